@@ -1,0 +1,142 @@
+"""Boosted hadronic top quarks from e+e- -> t tbar with PYTHIA 8.
+
+Process ``Top:ffbar2ttbar(s:gmZ)``: e+ e- -> gamma*/Z -> t tbar at leading order, at a fixed
+centre-of-mass energy Q (2 TeV in the reference setup of arXiv:2508.10988, so each top carries
+~1 TeV and its decay products lie within an angle ~ 2 m_t / E_t ~ 0.35). Both W bosons decay
+hadronically (``24:onIfAny = 1 2 3 4 5``); final-state shower, hadronization and hadron decays
+are PYTHIA's defaults. Photon radiation from the beams is switched off (``PDF:lepton = off``), so
+every event has sqrt(s) = Q exactly.
+
+What is kept: the *visible* final state, i.e. every final-state particle except neutrinos, as an
+awkward array ``[event][particle]`` with fields ``px, py, pz, E`` (GeV) and ``pid``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import awkward as ak
+import numpy as np
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+
+from obsforge.config import Config
+
+__all__ = ["TopJetEvents", "chunk_plan", "generate_top_events", "pythia_settings"]
+
+NEUTRINOS = (12, 14, 16)
+MAX_PYTHIA_SEED = 900_000_000  # PYTHIA accepts Random:seed in [0, 900000000]
+
+
+class TopJetEvents(Config):
+    """Which top-pair events to generate: masses, statistics, energy, seed, chunking."""
+
+    masses: list[Annotated[float, Field(gt=0, le=1000)]] = Field(
+        ..., min_length=1, description="top-quark pole masses m_top in GeV (PYTHIA's 6:m0)"
+    )
+    events_per_mass: PositiveInt = Field(..., description="events generated for each mass")
+    chunk_size: PositiveInt = Field(1000, description="events per task and per output file")
+    ecm: PositiveFloat = Field(2000.0, description="centre-of-mass energy Q in GeV")
+    seed: NonNegativeInt = Field(1, description="base seed; each (mass, chunk) derives its own")
+
+    @field_validator("masses")
+    @classmethod
+    def _distinct_masses(cls, masses: list[float]) -> list[float]:
+        if len(set(masses)) != len(masses):
+            raise ValueError("masses must be distinct")
+        return masses
+
+    @model_validator(mode="after")
+    def _above_threshold(self) -> TopJetEvents:
+        if self.ecm <= 2 * max(self.masses):
+            raise ValueError(
+                f"ecm = {self.ecm} GeV is below the t tbar threshold 2 m_top = "
+                f"{2 * max(self.masses)} GeV; allowed: ecm > 2 * max(masses)"
+            )
+        return self
+
+
+def pythia_settings(m_top: float, ecm: float, seed: int) -> list[str]:
+    """The PYTHIA 8 settings for e+e- -> t tbar with hadronic W decays at energy ``ecm``."""
+    if not 0 <= seed <= MAX_PYTHIA_SEED:
+        raise ValueError(f"seed = {seed}: PYTHIA allows 0 <= seed <= {MAX_PYTHIA_SEED}")
+    return [
+        "Beams:idA = 11",
+        "Beams:idB = -11",
+        f"Beams:eCM = {ecm!r}",
+        "PDF:lepton = off",
+        "Top:ffbar2ttbar(s:gmZ) = on",
+        f"6:m0 = {m_top!r}",
+        "24:onMode = off",
+        "24:onIfAny = 1 2 3 4 5",
+        "Random:setSeed = on",
+        f"Random:seed = {seed}",
+        "Print:quiet = on",
+        "Next:numberCount = 0",
+    ]
+
+
+def chunk_seed(base_seed: int, m_top: float, chunk: int) -> int:
+    """A PYTHIA seed for one (mass, chunk), derived from the base seed with numpy's SeedSequence.
+
+    Distinct (mass, chunk) pairs get statistically independent streams; the same triple always
+    gives the same seed.
+    """
+    entropy = [base_seed, round(m_top * 1000), chunk]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0]) % MAX_PYTHIA_SEED + 1
+
+
+def chunk_plan(config: TopJetEvents) -> list[dict[str, Any]]:
+    """Split the generation into tasks: one per (mass, chunk), each with its own seed."""
+    tasks = []
+    for m_top in config.masses:
+        n_chunks = -(-config.events_per_mass // config.chunk_size)
+        for chunk in range(n_chunks):
+            n_events = min(config.chunk_size, config.events_per_mass - chunk * config.chunk_size)
+            tasks.append(
+                {"m_top": m_top, "chunk": chunk, "n_events": n_events, "ecm": config.ecm,
+                 "seed": chunk_seed(config.seed, m_top, chunk)}
+            )
+    return tasks
+
+
+def generate_top_events(
+    m_top: float, n_events: int, seed: int, ecm: float = 2000.0
+) -> tuple[ak.Array, dict[str, float]]:
+    """Generate ``n_events`` e+e- -> t tbar events and return their visible final states.
+
+    Returns ``(particles, info)``: particles is ``[event][particle]`` with ``px, py, pz, E`` in
+    GeV and ``pid``; info has PYTHIA's estimated cross section (``sigma_pb``, ``sigma_err_pb``,
+    including the hadronic W branching fractions) and the number of tried events.
+    """
+    import pythia8mc
+
+    if n_events <= 0:
+        raise ValueError(f"n_events = {n_events}: must be a positive number of events")
+    pythia = pythia8mc.Pythia("", False)
+    for setting in pythia_settings(m_top, ecm, seed):
+        if not pythia.readString(setting):
+            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
+    if not pythia.init():
+        raise RuntimeError(f"PYTHIA failed to initialise for m_top = {m_top}, ecm = {ecm}")
+    events = pythia.nextBatch(n_events, "fail")
+    prt = events.prt
+    keep = prt.status > 0
+    for pid in NEUTRINOS:
+        keep = keep & (abs(prt.id) != pid)
+    visible = prt[keep]
+    particles = ak.zip(
+        {
+            "px": visible.p.px,
+            "py": visible.p.py,
+            "pz": visible.p.pz,
+            "E": visible.p.e,
+            "pid": ak.values_astype(visible.id, np.int32),
+        }
+    )
+    info = pythia.infoPython()
+    millibarn_to_picobarn = 1e9
+    return ak.to_packed(particles), {
+        "sigma_pb": info.sigmaGen() * millibarn_to_picobarn,
+        "sigma_err_pb": info.sigmaErr() * millibarn_to_picobarn,
+        "n_tried": int(info.nTried()),
+    }

@@ -1,0 +1,70 @@
+"""Parallel execution with Dask.
+
+The default is a ``LocalCluster`` with one single-threaded worker process per core. Passing a
+scheduler address (``--scheduler tcp://host:port``) sends the same tasks to an existing Dask
+cluster -- e.g. one started by ``dask-jobqueue`` on a batch system -- with no code change.
+``workers=0`` runs the tasks in the calling process, one after the other (for debugging).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import Field
+
+from obsforge.config import Config
+from obsforge.progress import progress
+
+__all__ = ["Execution", "dask_client", "map_tasks"]
+
+
+class Execution(Config):
+    """Where the tasks of a stage run."""
+
+    scheduler: str | None = Field(None, description="address of an existing Dask scheduler")
+    workers: int | None = Field(
+        None, ge=0, description="local worker processes (default: one per core; 0 = inline)"
+    )
+
+
+@contextmanager
+def dask_client(execution: Execution) -> Iterator[Any]:
+    """A Dask client for ``execution``, or ``None`` for inline execution."""
+    if execution.scheduler is None and execution.workers == 0:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if execution.scheduler is not None:
+        with Client(execution.scheduler) as client:
+            yield client
+        return
+    n_workers = execution.workers or os.cpu_count() or 1
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def map_tasks(
+    client: Any, function: Callable[..., Any], tasks: Sequence[dict[str, Any]], desc: str
+) -> list[Any]:
+    """Run ``function(**task)`` for every task, with a progress bar; results in task order."""
+    if not tasks:
+        return []
+    if client is None:
+        return [function(**task) for task in progress(tasks, desc, total=len(tasks))]
+    from distributed import as_completed
+
+    futures = [client.submit(function, pure=False, **task) for task in tasks]
+    index = {future.key: i for i, future in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    for future in progress(as_completed(futures), desc, total=len(futures)):
+        results[index[future.key]] = future.result()
+    return results

@@ -1,0 +1,144 @@
+"""Run directories: one folder per stage and config hash, with checksummed, reusable outputs.
+
+Layout::
+
+    runs/<run name>/<stage>-<config hash>/
+        config.json       the resolved configuration of the stage (and its upstream hashes)
+        provenance.json   seeds, package versions, host, command line, start time
+        <output>          each output file, written atomically ...
+        <output>.sha256   ... followed by its checksum
+        manifest.json     written last: all outputs with checksums and a summary of the stage
+
+An output counts as done only if its checksum file exists and matches the bytes on disk; a
+corrupted or half-finished file is reported, deleted and regenerated -- never silently used.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import logging
+import platform
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from obsforge.atomic import atomic_write_json, atomic_write_text, atomic_write_with, sha256_file
+from obsforge.config import config_hash
+
+__all__ = ["StageDir", "package_versions"]
+
+log = logging.getLogger(__name__)
+
+TRACKED_PACKAGES = (
+    "obsforge", "numpy", "scipy", "awkward", "fastjet", "pythia8mc", "pyarrow", "dask",
+    "distributed", "pydantic", "torch", "matplotlib",
+)
+
+
+def package_versions(packages: Sequence[str] = TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages that determine a stage's result."""
+    versions = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+class StageDir:
+    """The folder of one pipeline stage, keyed by the hash of its config and upstream hashes."""
+
+    def __init__(
+        self,
+        runs_dir: str | Path,
+        run_name: str,
+        stage: str,
+        config: BaseModel,
+        upstream: Sequence[str] = (),
+        version: int = 1,
+    ) -> None:
+        self.stage = stage
+        self.config = config
+        self.upstream = tuple(upstream)
+        # The code version of the stage enters the hash: bump it when the outputs change meaning.
+        self.version = version
+        self.hash = config_hash(config, *self.upstream, f"{stage}-v{version}")
+        self.path = Path(runs_dir) / run_name / f"{stage}-{self.hash}"
+
+    def __repr__(self) -> str:
+        return f"StageDir({str(self.path)!r})"
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def begin(self, seeds: Mapping[str, Any] | None = None) -> None:
+        """Create the folder and record the resolved config and provenance of this stage."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(
+            self.path / "config.json",
+            {"stage": self.stage, "config": self.config.model_dump(mode="json"),
+             "upstream": list(self.upstream), "version": self.version, "hash": self.hash},
+        )
+        provenance = {
+            "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "host": platform.node(),
+            "command": sys.argv,
+            "versions": package_versions(),
+            "seeds": dict(seeds or {}),
+        }
+        atomic_write_json(self.path / "provenance.json", provenance)
+
+    def output_path(self, name: str) -> Path:
+        return self.path / name
+
+    def _checksum_path(self, name: str) -> Path:
+        return self.path / f"{name}.sha256"
+
+    def is_valid(self, name: str) -> bool:
+        """True if output ``name`` exists and matches its checksum; a bad copy is deleted."""
+        path, checksum = self.output_path(name), self._checksum_path(name)
+        if not path.exists():
+            checksum.unlink(missing_ok=True)
+            return False
+        expected = checksum.read_text().strip() if checksum.exists() else None
+        if expected is not None and sha256_file(path) == expected:
+            return True
+        reason = "has no checksum (interrupted write)" if expected is None else "checksum mismatch"
+        log.warning("cache file %s is corrupted (%s); regenerating it", path, reason)
+        path.unlink()
+        checksum.unlink(missing_ok=True)
+        return False
+
+    def write(self, name: str, writer: Callable[[Path], None]) -> Path:
+        """Write output ``name`` atomically with ``writer(tmp_path)``, then record its checksum."""
+        path = atomic_write_with(self.output_path(name), writer)
+        atomic_write_text(self._checksum_path(name), sha256_file(path) + "\n")
+        return path
+
+    # -- completion ----------------------------------------------------------------------------
+    def complete(self, outputs: Sequence[str], summary: Mapping[str, Any]) -> None:
+        """Mark the stage finished: a manifest of outputs with checksums and a summary."""
+        manifest = {
+            "stage": self.stage,
+            "hash": self.hash,
+            "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "outputs": {name: self._checksum_path(name).read_text().strip() for name in outputs},
+            "summary": dict(summary),
+        }
+        atomic_write_json(self.path / "manifest.json", manifest)
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The manifest of a finished stage whose outputs all verify, else ``None``."""
+        import json
+
+        path = self.path / "manifest.json"
+        if not path.exists():
+            return None
+        manifest = json.loads(path.read_text())
+        if not all(self.is_valid(name) for name in manifest["outputs"]):
+            path.unlink()
+            return None
+        return manifest

@@ -1,0 +1,308 @@
+"""The top-jet EEEC study: PYTHIA events -> jets and subjets -> EEEC triplets -> plots.
+
+Two cached stages, each a set of independent Dask tasks (one per (mass, chunk)):
+
+``top-jets``  e+e- -> t tbar events (visible final state) per top mass, one parquet per chunk;
+``eeec``      anti-kt R = 1.2 jets, C/A R = 0.1 subjets and their EEEC triplets per chunk, plus
+              a per-chunk energy-weighted histogram of the longest side zeta3 (with the per-jet
+              sum of squares for its statistical error), from which the report is drawn.
+
+Every chunk is checksummed; re-running the same configuration reuses finished chunks and
+regenerates missing or corrupted ones only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from pydantic import Field, model_validator
+
+from obsforge.config import Config
+from obsforge.events.pythia_top import TopJetEvents, chunk_plan, generate_top_events
+from obsforge.observables.eeec import eeec_triplets
+from obsforge.observables.jets import JetConfig, top_jet_subjets
+from obsforge.parallel import Execution, dask_client, map_tasks
+from obsforge.rundir import StageDir
+
+__all__ = [
+    "StageResult",
+    "TopEEECStudy",
+    "load_triplets",
+    "plot_longest_side",
+    "run_eeec",
+    "run_top_jets",
+]
+
+log = logging.getLogger(__name__)
+
+# Energy-weighted histogram of the longest side, log-spaced in zeta3.
+ZETA3_EDGES = np.geomspace(2e-3, 1.0, 65)
+# Window around the three-prong peak of the longest side, where <ln zeta3> tracks m_top^2 / E^2.
+PEAK_WINDOW = (0.02, 0.12)
+# Code versions of the stages (part of their cache keys): bump when an output changes meaning.
+TOP_JETS_VERSION = 1
+EEEC_VERSION = 1
+
+
+class TopEEECStudy(Config):
+    """Configuration of the top-jet EEEC study (YAML sections ``top_jets`` and ``jets``)."""
+
+    name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$", description="run name")
+    runs_dir: str = Field("runs", description="folder that holds all runs")
+    top_jets: TopJetEvents
+    jets: JetConfig = JetConfig()
+    plot_masses: list[float] | None = Field(
+        None, min_length=2, max_length=2, description="two masses to compare (default: extremes)"
+    )
+
+    @model_validator(mode="after")
+    def _plot_masses_generated(self) -> TopEEECStudy:
+        for mass in self.plot_masses or ():
+            if mass not in self.top_jets.masses:
+                raise ValueError(
+                    f"plot_masses: {mass} is not one of the generated masses {self.top_jets.masses}"
+                )
+        return self
+
+    def masses_to_plot(self) -> list[float]:
+        masses = self.top_jets.masses
+        return list(self.plot_masses or [min(masses), max(masses)])
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """A finished stage: its folder and its manifest (outputs, checksums, summary)."""
+
+    stage: StageDir
+    manifest: dict[str, Any]
+
+    @property
+    def path(self) -> Path:
+        return self.stage.path
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.manifest["summary"]
+
+
+def _chunk_stem(m_top: float, chunk: int) -> str:
+    return f"m{m_top:.3f}-c{chunk:04d}"
+
+
+# -- tasks (run on Dask workers) -------------------------------------------------------------------
+def _generate_chunk(stage: StageDir, m_top: float, chunk: int, n_events: int, ecm: float,
+                    seed: int) -> dict[str, Any]:
+    particles, info = generate_top_events(m_top, n_events, seed, ecm)
+    stage.write(f"particles-{_chunk_stem(m_top, chunk)}.parquet",
+                lambda tmp: ak.to_parquet(particles, tmp))
+    counts = ak.to_numpy(ak.num(particles, axis=1))
+    summary = {"m_top": m_top, "chunk": chunk, "seed": seed, "n_events": n_events,
+               "mean_multiplicity": float(counts.mean()), **info}
+    _write_json(stage, f"particles-{_chunk_stem(m_top, chunk)}.json", summary)
+    return summary
+
+
+def _eeec_chunk(stage: StageDir, particles_path: str, jets: JetConfig, m_top: float, chunk: int,
+                jet_id_offset: int) -> dict[str, Any]:
+    particles = ak.from_parquet(particles_path)
+    table, subjets = top_jet_subjets(particles, jets)
+    triplets = eeec_triplets(subjets)
+    local_jet = triplets.pop("jet")
+    columns = {name: values.astype(np.float32) for name, values in triplets.items()}
+    columns["m_top"] = np.full(len(local_jet), m_top, dtype=np.float32)
+    columns["jet_id"] = local_jet + jet_id_offset
+    stem = _chunk_stem(m_top, chunk)
+    stage.write(f"triplets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(columns), tmp))
+    jet_columns = {name: ak.to_numpy(table[name]) for name in table.fields}
+    jet_columns["jet_id"] = np.arange(len(table), dtype=np.int64) + jet_id_offset
+    jet_columns["m_top"] = np.full(len(table), m_top)
+    stage.write(f"jets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(jet_columns), tmp))
+    # Per-jet histograms of zeta3, so the error of the sum over jets is sqrt(sum of squares).
+    n_bins = len(ZETA3_EDGES) - 1
+    bins = np.digitize(triplets["zeta3"], ZETA3_EDGES) - 1
+    inside = (bins >= 0) & (bins < n_bins)
+    per_jet = np.bincount(local_jet[inside] * n_bins + bins[inside],
+                          weights=triplets["weight"][inside],
+                          minlength=len(table) * n_bins).reshape(len(table), n_bins)
+    # Per-jet sums for the energy-weighted mean of ln zeta3 in the peak window (ratio estimator).
+    in_peak = (triplets["zeta3"] >= PEAK_WINDOW[0]) & (triplets["zeta3"] < PEAK_WINDOW[1])
+    w_jet = np.bincount(local_jet[in_peak], triplets["weight"][in_peak], minlength=len(table))
+    s_jet = np.bincount(local_jet[in_peak],
+                        triplets["weight"][in_peak] * np.log(triplets["zeta3"][in_peak]),
+                        minlength=len(table))
+    summary = {"m_top": m_top, "chunk": chunk, "n_jets": len(table),
+               "peak_sums": [float(w_jet.sum()), float(s_jet.sum()), float((w_jet**2).sum()),
+                             float((s_jet**2).sum()), float((w_jet * s_jet).sum())],
+               "n_triplets": len(local_jet), "weight_sum": float(triplets["weight"].sum()),
+               "mean_jet_mass": float(np.mean(table.mass)) if len(table) else float("nan"),
+               "zeta3_hist": per_jet.sum(axis=0).tolist(),
+               "zeta3_hist_sumw2": (per_jet**2).sum(axis=0).tolist()}
+    _write_json(stage, f"triplets-{stem}.json", summary)
+    return summary
+
+
+def _write_json(stage: StageDir, name: str, data: dict[str, Any]) -> None:
+    stage.write(name, lambda tmp: tmp.write_text(json.dumps(data, sort_keys=True)))
+
+
+def _read_json(stage: StageDir, name: str) -> dict[str, Any]:
+    return json.loads(stage.output_path(name).read_text())
+
+
+# -- stages ----------------------------------------------------------------------------------------
+def _run_chunks(stage: StageDir, tasks: list[dict[str, Any]], function, names, execution,
+                desc: str) -> list[dict[str, Any]]:
+    """Run the tasks whose outputs are missing or corrupted; return every chunk's summary."""
+    todo = [task for task, outputs in zip(tasks, names, strict=True)
+            if not all(stage.is_valid(name) for name in outputs)]
+    if todo:
+        log.info("%s: %d of %d chunks to compute in %s", stage.stage, len(todo), len(tasks),
+                 stage.path)
+        with dask_client(execution) as client:
+            map_tasks(client, function, [{"stage": stage, **task} for task in todo], desc)
+    return [_read_json(stage, outputs[-1]) for outputs in names]
+
+
+def run_top_jets(study: TopEEECStudy, execution: Execution = Execution()) -> StageResult:
+    """Generate (or reuse) the PYTHIA events of every (mass, chunk)."""
+    stage = StageDir(study.runs_dir, study.name, "top-jets", study.top_jets,
+                     version=TOP_JETS_VERSION)
+    manifest = stage.manifest()
+    if manifest is not None:
+        return StageResult(stage, manifest)
+    tasks = chunk_plan(study.top_jets)
+    stage.begin(seeds={_chunk_stem(t["m_top"], t["chunk"]): t["seed"] for t in tasks})
+    names = [[f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}" for ext in ("parquet", "json")]
+             for t in tasks]
+    summaries = _run_chunks(stage, tasks, _generate_chunk, names, execution, "PYTHIA events")
+    per_mass = {}
+    for m_top in study.top_jets.masses:
+        rows = [s for s in summaries if s["m_top"] == m_top]
+        n_events = sum(s["n_events"] for s in rows)
+        per_mass[f"{m_top:g}"] = {
+            "n_events": n_events,
+            "sigma_pb": sum(s["sigma_pb"] * s["n_events"] for s in rows) / n_events,
+            "mean_multiplicity": sum(s["mean_multiplicity"] * s["n_events"] for s in rows) / n_events,
+        }
+    stage.complete([n for pair in names for n in pair], {"masses": per_mass})
+    return StageResult(stage, stage.manifest())
+
+
+def run_eeec(study: TopEEECStudy, execution: Execution = Execution()) -> StageResult:
+    """Cluster jets and compute EEEC triplets for every chunk of the ``top-jets`` stage."""
+    events = run_top_jets(study, execution)
+    stage = StageDir(study.runs_dir, study.name, "eeec", study.jets, upstream=[events.stage.hash],
+                     version=EEEC_VERSION)
+    manifest = stage.manifest()
+    if manifest is None:
+        stage.begin()
+        plan = chunk_plan(study.top_jets)
+        max_jets = study.jets.n_jets * study.top_jets.chunk_size
+        tasks = [
+            {"particles_path": str(events.stage.output_path(
+                f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.parquet")),
+             "jets": study.jets, "m_top": t["m_top"], "chunk": t["chunk"],
+             "jet_id_offset": i * max_jets}
+            for i, t in enumerate(plan)
+        ]
+        names = [[f"{kind}-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}"
+                  for kind, ext in (("triplets", "parquet"), ("jets", "parquet"), ("triplets", "json"))]
+                 for t in plan]
+        summaries = _run_chunks(stage, tasks, _eeec_chunk, names, execution, "jets + EEEC")
+        stage.complete([n for group in names for n in group],
+                       _eeec_summary(study.top_jets.masses, summaries))
+        manifest = stage.manifest()
+    result = StageResult(stage, manifest)
+    report = stage.path / "report"
+    if not (report / "zeta3_longest_side.png").exists():
+        title = (rf"$e^+e^- \to t\bar t$, $Q$ = {study.top_jets.ecm / 1000:g} TeV, "
+                 rf"anti-$k_t$ $R$ = {study.jets.jet_r:g}, C/A subjets $r$ = {study.jets.subjet_r:g}")
+        plot_longest_side(result.summary, study.masses_to_plot(), report / "zeta3_longest_side",
+                          title)
+    return result
+
+
+def _eeec_summary(masses: list[float], summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    per_mass = {}
+    for m_top in masses:
+        rows = [s for s in summaries if s["m_top"] == m_top]
+        n_jets = sum(s["n_jets"] for s in rows)
+        sw, ss, sww, sss, sws = np.sum([s["peak_sums"] for s in rows], axis=0)
+        mean = ss / sw
+        error = np.sqrt(max(sss - 2 * mean * sws + mean**2 * sww, 0.0)) / sw
+        per_mass[f"{m_top:g}"] = {
+            "n_jets": n_jets,
+            "peak_mean_log_zeta3": float(mean),
+            "peak_mean_log_zeta3_error": float(error),
+            "n_triplets": sum(s["n_triplets"] for s in rows),
+            "mean_weight_sum_per_jet": sum(s["weight_sum"] for s in rows) / max(n_jets, 1),
+            "mean_jet_mass": sum(s["mean_jet_mass"] * s["n_jets"] for s in rows) / max(n_jets, 1),
+            "zeta3_hist": np.sum([s["zeta3_hist"] for s in rows], axis=0).tolist(),
+            "zeta3_hist_sumw2": np.sum([s["zeta3_hist_sumw2"] for s in rows], axis=0).tolist(),
+        }
+    return {"zeta3_edges": ZETA3_EDGES.tolist(), "peak_window": list(PEAK_WINDOW),
+            "masses": per_mass}
+
+
+# -- results ---------------------------------------------------------------------------------------
+def load_triplets(stage_path: str | Path, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """All EEEC triplets of a finished ``eeec`` stage as flat numpy arrays.
+
+    Keys: zeta1, zeta2, zeta3, weight (float32), m_top (float32), jet_id (int64, unique per jet).
+    """
+    path = Path(stage_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    files = sorted(name for name in manifest["outputs"]
+                   if name.startswith("triplets-") and name.endswith(".parquet"))
+    arrays = [ak.from_parquet(path / name, columns=columns) for name in files]
+    merged = ak.concatenate(arrays) if arrays else ak.Array([])
+    return {name: ak.to_numpy(merged[name]) for name in merged.fields}
+
+
+def plot_longest_side(
+    summary: dict[str, Any], masses: list[float], stem: str | Path, title: str = ""
+) -> list[Path]:
+    """Energy-weighted distribution of the longest side zeta3 per jet, d Sigma / d ln zeta3.
+
+    Error bars are statistical: jets are independent, so the variance of a bin is the sum over
+    jets of the squared per-jet bin content.
+    """
+    from obsforge.plotting import new_figure, save_figure
+
+    edges = np.asarray(summary["zeta3_edges"])
+    width = np.diff(np.log(edges))
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    fig, (ax, ratio) = new_figure(
+        nrows=2, sharex=True, figsize=(8, 7.5), gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05}
+    )
+    curves = []
+    for m_top in masses:
+        row = summary["masses"][f"{m_top:g}"]
+        n_jets = max(row["n_jets"], 1)
+        density = np.asarray(row["zeta3_hist"]) / n_jets / width
+        error = np.sqrt(np.asarray(row["zeta3_hist_sumw2"])) / n_jets / width
+        line = ax.stairs(density, edges, label=rf"$m_t$ = {m_top:g} GeV ({row['n_jets']} jets)")
+        ax.errorbar(centres, density, yerr=error, fmt="none", color=line.get_edgecolor())
+        curves.append((density, error, line.get_edgecolor()))
+    (d0, e0, _), (d1, e1, colour) = curves[0], curves[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = d1 / d0
+        r_err = r * np.sqrt((e1 / d1) ** 2 + (e0 / d0) ** 2)
+    ratio.errorbar(centres, r, yerr=r_err, fmt="o", ms=3, color=colour)
+    ratio.axhline(1.0, color="grey", lw=1)
+    ratio.set_ylim(0.55, 1.45)
+    ratio.set_yticks([0.75, 1.0, 1.25])
+    ax.set_ylim(bottom=0)
+    ratio.set_ylabel(rf"{masses[-1]:g} / {masses[0]:g}", fontsize=14)
+    ratio.set_xscale("log")
+    ratio.set_xlabel(r"longest side $\zeta_3 = (1-\cos\theta)/2$")
+    ax.set_ylabel(r"$\frac{1}{N_\mathrm{jet}}\, d\Sigma_\mathrm{EEEC} / d\ln\zeta_3$")
+    ax.set_title(title, fontsize=12)
+    ax.legend(fontsize=12)
+    return save_figure(fig, stem)
