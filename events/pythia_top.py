@@ -17,11 +17,24 @@ from typing import Annotated, Any
 
 import awkward as ak
 import numpy as np
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from obsforge.config import Config
 
-__all__ = ["TopJetEvents", "chunk_plan", "generate_top_events", "pythia_settings"]
+__all__ = [
+    "TopJetEvents",
+    "born_cross_section_ttbar",
+    "chunk_plan",
+    "generate_top_events",
+    "pythia_settings",
+]
 
 NEUTRINOS = (12, 14, 16)
 MAX_PYTHIA_SEED = 900_000_000  # PYTHIA accepts Random:seed in [0, 900000000]
@@ -75,6 +88,31 @@ def pythia_settings(m_top: float, ecm: float, seed: int) -> list[str]:
     ]
 
 
+def born_cross_section_ttbar(
+    ecm: float, m_top: float, alpha_em: float, sin2_theta_w: float, m_z: float, width_z: float
+) -> float:
+    """Born cross section of e+e- -> gamma*/Z -> t tbar in fb, with the full top-mass dependence.
+
+    sigma = N_c (4 pi alpha^2 / 3 s) beta [ (3 - beta^2)/2 C_V + beta^2 C_A ],
+    C_V = Q_t^2 - 2 Q_t v_e v_t Re chi + (v_e^2 + a_e^2) v_t^2 |chi|^2,
+    C_A = (v_e^2 + a_e^2) a_t^2 |chi|^2,
+    chi = s / (s - m_Z^2 + i m_Z Gamma_Z) / (4 sin^2 theta_W cos^2 theta_W),
+    v_f = T3_f - 2 Q_f sin^2 theta_W, a_f = T3_f, beta = sqrt(1 - 4 m_t^2 / s)
+    (the PDG review "Cross-section formulae for specific processes", with massive final state).
+    Used to validate PYTHIA's cross section for the process generated here.
+    """
+    s = ecm**2
+    beta = np.sqrt(1.0 - 4.0 * m_top**2 / s)
+    chi = s / (s - m_z**2 + 1j * m_z * width_z) / (4.0 * sin2_theta_w * (1.0 - sin2_theta_w))
+    q_t, v_e, a_e = 2.0 / 3.0, -0.5 + 2.0 * sin2_theta_w, -0.5
+    v_t, a_t = 0.5 - 2.0 * q_t * sin2_theta_w, 0.5
+    c_v = q_t**2 - 2.0 * q_t * v_e * v_t * chi.real + (v_e**2 + a_e**2) * v_t**2 * abs(chi) ** 2
+    c_a = (v_e**2 + a_e**2) * a_t**2 * abs(chi) ** 2
+    gev2_to_fb = 0.3893794e12
+    point_like = 4.0 * np.pi * alpha_em**2 / (3.0 * s) * gev2_to_fb
+    return float(3.0 * point_like * beta * ((3.0 - beta**2) / 2.0 * c_v + beta**2 * c_a))
+
+
 def chunk_seed(base_seed: int, m_top: float, chunk: int) -> int:
     """A PYTHIA seed for one (mass, chunk), derived from the base seed with numpy's SeedSequence.
 
@@ -93,8 +131,13 @@ def chunk_plan(config: TopJetEvents) -> list[dict[str, Any]]:
         for chunk in range(n_chunks):
             n_events = min(config.chunk_size, config.events_per_mass - chunk * config.chunk_size)
             tasks.append(
-                {"m_top": m_top, "chunk": chunk, "n_events": n_events, "ecm": config.ecm,
-                 "seed": chunk_seed(config.seed, m_top, chunk)}
+                {
+                    "m_top": m_top,
+                    "chunk": chunk,
+                    "n_events": n_events,
+                    "ecm": config.ecm,
+                    "seed": chunk_seed(config.seed, m_top, chunk),
+                }
             )
     return tasks
 

@@ -72,18 +72,24 @@ def eeec_weight_sum(energies: np.ndarray) -> float:
     return (1.0 - 3.0 * np.sum(x**2) + 2.0 * np.sum(x**3)) / 6.0
 
 
-def _group_triplets(momenta: np.ndarray, energies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sort3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Elementwise sort of three arrays with a min/max network (exact, ~5x faster than np.sort)."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    return np.minimum(low, c), np.maximum(low, np.minimum(high, c)), np.maximum(high, c)
+
+
+def _group_triplets(momenta: np.ndarray, energies: np.ndarray) -> tuple[np.ndarray, ...]:
     """Triplets of J jets with the same multiplicity N: momenta (J, N, 3), energies (J, N).
 
-    Returns zeta (J, C, 3) sorted along the last axis and weights (J, C), C = N choose 3.
+    Returns zeta1, zeta2, zeta3 (sorted sides) and weights, each (J, C) with C = N choose 3.
     """
-    idx = triplet_indices(energies.shape[1])
+    n = energies.shape[1]
+    idx = triplet_indices(n)
     i, j, k = idx[:, 0], idx[:, 1], idx[:, 2]
-    zeta = pair_zeta(momenta)
-    sides = np.stack([zeta[:, i, j], zeta[:, i, k], zeta[:, j, k]], axis=-1)
-    sides.sort(axis=-1)
+    zeta = pair_zeta(momenta).reshape(len(momenta), n * n)
+    zeta1, zeta2, zeta3 = _sort3(zeta[:, i * n + j], zeta[:, i * n + k], zeta[:, j * n + k])
     x = energies / energies.sum(axis=1, keepdims=True)
-    return sides, x[:, i] * x[:, j] * x[:, k]
+    return zeta1, zeta2, zeta3, x[:, i] * x[:, j] * x[:, k]
 
 
 def eeec_triplets(subjets: ak.Array, dtype: type = np.float64) -> dict[str, np.ndarray]:
@@ -97,23 +103,25 @@ def eeec_triplets(subjets: ak.Array, dtype: type = np.float64) -> dict[str, np.n
     ``dtype``) and ``jet`` (int64 index of the jet in ``subjets``).
     """
     counts = ak.to_numpy(ak.num(subjets, axis=1)).astype(np.int64)
+    flat = ak.flatten(subjets, axis=1)
+    momenta = np.stack([ak.to_numpy(flat[c]).astype(np.float64) for c in ("px", "py", "pz")], -1)
+    energies = ak.to_numpy(flat.E).astype(np.float64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
     n_triplets = counts * (counts - 1) * (counts - 2) // 6
     offsets = np.concatenate([[0], np.cumsum(n_triplets)])
-    total = int(offsets[-1])
-    out = {name: np.empty(total, dtype=dtype) for name in ("zeta1", "zeta2", "zeta3", "weight")}
+    names = ("zeta1", "zeta2", "zeta3", "weight")
+    out = {name: np.empty(int(offsets[-1]), dtype=dtype) for name in names}
     out["jet"] = np.repeat(np.arange(len(counts), dtype=np.int64), n_triplets)
     for n in np.unique(counts[counts >= 3]):
         jets = np.flatnonzero(counts == n)
-        group = ak.to_regular(subjets[jets], axis=1)
-        momenta = np.stack([ak.to_numpy(group[name]) for name in ("px", "py", "pz")], axis=-1)
-        energies = ak.to_numpy(group.E)
         n_comb = len(triplet_indices(int(n)))
         step = max(1, MAX_BLOCK // n_comb)
         for start in range(0, len(jets), step):
-            block = slice(start, start + step)
-            sides, weights = _group_triplets(momenta[block], energies[block])
-            positions = (offsets[jets[block]][:, None] + np.arange(n_comb)).ravel()
-            for axis, name in enumerate(("zeta1", "zeta2", "zeta3")):
-                out[name][positions] = sides[..., axis].ravel()
-            out["weight"][positions] = weights.ravel()
+            block = jets[start : start + step]
+            rows = starts[block][:, None] + np.arange(n)
+            columns = _group_triplets(momenta[rows], energies[rows])
+            positions = (offsets[block][:, None] + np.arange(n_comb)).ravel()
+            for name, values in zip(names, columns, strict=True):
+                out[name][positions] = values.ravel()
     return out

@@ -84,7 +84,15 @@ def top_jet_subjets(particles: ak.Array, config: JetConfig) -> tuple[ak.Array, a
     e, px, py, pz = (ak.to_numpy(flat_jets[name]) for name in ("E", "px", "py", "pz"))
     mass = np.sqrt(np.clip(e**2 - px**2 - py**2 - pz**2, 0.0, None))
     table = ak.zip(
-        {"px": px, "py": py, "pz": pz, "E": e, "mass": mass, "event": event, "rank": rank,
-         "n_subjets": ak.to_numpy(ak.num(subjets, axis=1))}
+        {
+            "px": px,
+            "py": py,
+            "pz": pz,
+            "E": e,
+            "mass": mass,
+            "event": event,
+            "rank": rank,
+            "n_subjets": ak.to_numpy(ak.num(subjets, axis=1)),
+        }
     )
     return table, subjets

@@ -21,32 +21,50 @@ __all__ = ["main"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True,
-                        help="YAML file, or a built-in config name (e.g. 'demo')")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set top_jets.events_per_mass=500")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="address of an existing Dask scheduler (default: a local cluster)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="local Dask workers (default: one per core; 0 runs inline)")
+    parser.add_argument(
+        "--config", required=True, help="YAML file, or a built-in config name (e.g. 'demo')"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set top_jets.events_per_mass=500",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of an existing Dask scheduler (default: a local cluster)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local Dask workers (default: one per core; 0 runs inline)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="obsforge", description="Discover precision observables and compute them.")
+        prog="obsforge", description="Discover precision observables and compute them."
+    )
     parser.add_argument("--version", action="version", version=f"obsforge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", help="generate events with a simulator")
     simulators = generate.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
     top = simulators.add_parser(
-        "top-jets", help="e+e- -> t tbar with PYTHIA 8 (visible final state, per top mass)")
+        "top-jets", help="e+e- -> t tbar with PYTHIA 8 (visible final state, per top mass)"
+    )
     _common(top)
     top.set_defaults(handler=_generate_top_jets)
 
     eeec = commands.add_parser(
-        "eeec", help="top jets -> C/A subjets -> EEEC triplets and plots (generates if needed)")
+        "eeec", help="top jets -> C/A subjets -> EEEC triplets and plots (generates if needed)"
+    )
     _common(eeec)
     eeec.set_defaults(handler=_eeec)
     return parser
@@ -61,8 +79,9 @@ def _study(args):
 def _execution(args) -> Execution:
     from obsforge.config import validate_config
 
-    return validate_config(Execution, {"scheduler": args.scheduler, "workers": args.workers},
-                           prefix="--")
+    return validate_config(
+        Execution, {"scheduler": args.scheduler, "workers": args.workers}, prefix="--"
+    )
 
 
 def _generate_top_jets(args) -> int:
@@ -79,9 +98,11 @@ def _eeec(args) -> int:
 
     result = run_eeec(_study(args), _execution(args))
     for mass, row in result.summary["masses"].items():
-        print(f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
-              f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
-              f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}")
+        print(
+            f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
+            f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
+            f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
+        )
     print(f"EEEC triplets: {result.path}")
     print(f"report: {result.path / 'report' / 'zeta3_longest_side.png'} (and .pdf)")
     return 0
@@ -90,8 +111,10 @@ def _eeec(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if not args.verbose:
         for noisy in ("distributed", "dask"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

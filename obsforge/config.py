@@ -52,9 +52,9 @@ def _describe(error: Mapping[str, Any], prefix: str) -> str:
 def validate_config(model: type[M], data: Mapping[str, Any], prefix: str = "") -> M:
     """Validate ``data`` against ``model``; raise :class:`ConfigError` with one line per problem.
 
-    >>> from pydantic import PositiveInt
+    >>> from pydantic import Field
     >>> class Example(Config):
-    ...     n_events: PositiveInt
+    ...     n_events: int = Field(gt=0)
     >>> validate_config(Example, {"n_events": 0})
     Traceback (most recent call last):
     ...
@@ -102,7 +102,9 @@ def resolve_config_path(name_or_path: str | Path) -> Path:
     if builtin.is_file():
         return builtin
     known = ", ".join(sorted(p.stem for p in BUILTIN_CONFIGS.glob("*.yaml")))
-    raise ConfigError(f"config {str(name_or_path)!r}: no such file, nor a built-in config ({known})")
+    raise ConfigError(
+        f"config {str(name_or_path)!r}: no such file, nor a built-in config ({known})"
+    )
 
 
 def load_config(model: type[M], source: str | Path, overrides: Iterable[str] = ()) -> M:
@@ -111,7 +113,9 @@ def load_config(model: type[M], source: str | Path, overrides: Iterable[str] = (
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config {str(path)!r}: not valid YAML ({exc})".replace("\n", " ")) from None
+        raise ConfigError(
+            f"config {str(path)!r}: not valid YAML ({exc})".replace("\n", " ")
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config {str(path)!r}: expected a mapping of sections at the top level")
     return validate_config(model, apply_overrides(data, overrides))

@@ -34,8 +34,18 @@ __all__ = ["StageDir", "package_versions"]
 log = logging.getLogger(__name__)
 
 TRACKED_PACKAGES = (
-    "obsforge", "numpy", "scipy", "awkward", "fastjet", "pythia8mc", "pyarrow", "dask",
-    "distributed", "pydantic", "torch", "matplotlib",
+    "obsforge",
+    "numpy",
+    "scipy",
+    "awkward",
+    "fastjet",
+    "pythia8mc",
+    "pyarrow",
+    "dask",
+    "distributed",
+    "pydantic",
+    "torch",
+    "matplotlib",
 )
 
 
@@ -79,8 +89,13 @@ class StageDir:
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_json(
             self.path / "config.json",
-            {"stage": self.stage, "config": self.config.model_dump(mode="json"),
-             "upstream": list(self.upstream), "version": self.version, "hash": self.hash},
+            {
+                "stage": self.stage,
+                "config": self.config.model_dump(mode="json"),
+                "upstream": list(self.upstream),
+                "version": self.version,
+                "hash": self.hash,
+            },
         )
         provenance = {
             "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -96,20 +96,34 @@ def _chunk_stem(m_top: float, chunk: int) -> str:
 
 
 # -- tasks (run on Dask workers) -------------------------------------------------------------------
-def _generate_chunk(stage: StageDir, m_top: float, chunk: int, n_events: int, ecm: float,
-                    seed: int) -> dict[str, Any]:
+def _generate_chunk(
+    stage: StageDir, m_top: float, chunk: int, n_events: int, ecm: float, seed: int
+) -> dict[str, Any]:
     particles, info = generate_top_events(m_top, n_events, seed, ecm)
-    stage.write(f"particles-{_chunk_stem(m_top, chunk)}.parquet",
-                lambda tmp: ak.to_parquet(particles, tmp))
+    stage.write(
+        f"particles-{_chunk_stem(m_top, chunk)}.parquet", lambda tmp: ak.to_parquet(particles, tmp)
+    )
     counts = ak.to_numpy(ak.num(particles, axis=1))
-    summary = {"m_top": m_top, "chunk": chunk, "seed": seed, "n_events": n_events,
-               "mean_multiplicity": float(counts.mean()), **info}
+    summary = {
+        "m_top": m_top,
+        "chunk": chunk,
+        "seed": seed,
+        "n_events": n_events,
+        "mean_multiplicity": float(counts.mean()),
+        **info,
+    }
     _write_json(stage, f"particles-{_chunk_stem(m_top, chunk)}.json", summary)
     return summary
 
 
-def _eeec_chunk(stage: StageDir, particles_path: str, jets: JetConfig, m_top: float, chunk: int,
-                jet_id_offset: int) -> dict[str, Any]:
+def _eeec_chunk(
+    stage: StageDir,
+    particles_path: str,
+    jets: JetConfig,
+    m_top: float,
+    chunk: int,
+    jet_id_offset: int,
+) -> dict[str, Any]:
     particles = ak.from_parquet(particles_path)
     table, subjets = top_jet_subjets(particles, jets)
     triplets = eeec_triplets(subjets)
@@ -127,22 +141,36 @@ def _eeec_chunk(stage: StageDir, particles_path: str, jets: JetConfig, m_top: fl
     n_bins = len(ZETA3_EDGES) - 1
     bins = np.digitize(triplets["zeta3"], ZETA3_EDGES) - 1
     inside = (bins >= 0) & (bins < n_bins)
-    per_jet = np.bincount(local_jet[inside] * n_bins + bins[inside],
-                          weights=triplets["weight"][inside],
-                          minlength=len(table) * n_bins).reshape(len(table), n_bins)
+    per_jet = np.bincount(
+        local_jet[inside] * n_bins + bins[inside],
+        weights=triplets["weight"][inside],
+        minlength=len(table) * n_bins,
+    ).reshape(len(table), n_bins)
     # Per-jet sums for the energy-weighted mean of ln zeta3 in the peak window (ratio estimator).
     in_peak = (triplets["zeta3"] >= PEAK_WINDOW[0]) & (triplets["zeta3"] < PEAK_WINDOW[1])
     w_jet = np.bincount(local_jet[in_peak], triplets["weight"][in_peak], minlength=len(table))
-    s_jet = np.bincount(local_jet[in_peak],
-                        triplets["weight"][in_peak] * np.log(triplets["zeta3"][in_peak]),
-                        minlength=len(table))
-    summary = {"m_top": m_top, "chunk": chunk, "n_jets": len(table),
-               "peak_sums": [float(w_jet.sum()), float(s_jet.sum()), float((w_jet**2).sum()),
-                             float((s_jet**2).sum()), float((w_jet * s_jet).sum())],
-               "n_triplets": len(local_jet), "weight_sum": float(triplets["weight"].sum()),
-               "mean_jet_mass": float(np.mean(table.mass)) if len(table) else float("nan"),
-               "zeta3_hist": per_jet.sum(axis=0).tolist(),
-               "zeta3_hist_sumw2": (per_jet**2).sum(axis=0).tolist()}
+    s_jet = np.bincount(
+        local_jet[in_peak],
+        triplets["weight"][in_peak] * np.log(triplets["zeta3"][in_peak]),
+        minlength=len(table),
+    )
+    summary = {
+        "m_top": m_top,
+        "chunk": chunk,
+        "n_jets": len(table),
+        "peak_sums": [
+            float(w_jet.sum()),
+            float(s_jet.sum()),
+            float((w_jet**2).sum()),
+            float((s_jet**2).sum()),
+            float((w_jet * s_jet).sum()),
+        ],
+        "n_triplets": len(local_jet),
+        "weight_sum": float(triplets["weight"].sum()),
+        "mean_jet_mass": float(np.mean(table.mass)) if len(table) else float("nan"),
+        "zeta3_hist": per_jet.sum(axis=0).tolist(),
+        "zeta3_hist_sumw2": (per_jet**2).sum(axis=0).tolist(),
+    }
     _write_json(stage, f"triplets-{stem}.json", summary)
     return summary
 
@@ -156,30 +184,39 @@ def _read_json(stage: StageDir, name: str) -> dict[str, Any]:
 
 
 # -- stages ----------------------------------------------------------------------------------------
-def _run_chunks(stage: StageDir, tasks: list[dict[str, Any]], function, names, execution,
-                desc: str) -> list[dict[str, Any]]:
+def _run_chunks(
+    stage: StageDir, tasks: list[dict[str, Any]], function, names, execution, desc: str
+) -> list[dict[str, Any]]:
     """Run the tasks whose outputs are missing or corrupted; return every chunk's summary."""
-    todo = [task for task, outputs in zip(tasks, names, strict=True)
-            if not all(stage.is_valid(name) for name in outputs)]
+    todo = [
+        task
+        for task, outputs in zip(tasks, names, strict=True)
+        if not all(stage.is_valid(name) for name in outputs)
+    ]
     if todo:
-        log.info("%s: %d of %d chunks to compute in %s", stage.stage, len(todo), len(tasks),
-                 stage.path)
+        log.info(
+            "%s: %d of %d chunks to compute in %s", stage.stage, len(todo), len(tasks), stage.path
+        )
         with dask_client(execution) as client:
             map_tasks(client, function, [{"stage": stage, **task} for task in todo], desc)
     return [_read_json(stage, outputs[-1]) for outputs in names]
 
 
-def run_top_jets(study: TopEEECStudy, execution: Execution = Execution()) -> StageResult:
+def run_top_jets(study: TopEEECStudy, execution: Execution | None = None) -> StageResult:
     """Generate (or reuse) the PYTHIA events of every (mass, chunk)."""
-    stage = StageDir(study.runs_dir, study.name, "top-jets", study.top_jets,
-                     version=TOP_JETS_VERSION)
+    execution = execution or Execution()
+    stage = StageDir(
+        study.runs_dir, study.name, "top-jets", study.top_jets, version=TOP_JETS_VERSION
+    )
     manifest = stage.manifest()
     if manifest is not None:
         return StageResult(stage, manifest)
     tasks = chunk_plan(study.top_jets)
     stage.begin(seeds={_chunk_stem(t["m_top"], t["chunk"]): t["seed"] for t in tasks})
-    names = [[f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}" for ext in ("parquet", "json")]
-             for t in tasks]
+    names = [
+        [f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}" for ext in ("parquet", "json")]
+        for t in tasks
+    ]
     summaries = _run_chunks(stage, tasks, _generate_chunk, names, execution, "PYTHIA events")
     per_mass = {}
     for m_top in study.top_jets.masses:
@@ -188,43 +225,70 @@ def run_top_jets(study: TopEEECStudy, execution: Execution = Execution()) -> Sta
         per_mass[f"{m_top:g}"] = {
             "n_events": n_events,
             "sigma_pb": sum(s["sigma_pb"] * s["n_events"] for s in rows) / n_events,
-            "mean_multiplicity": sum(s["mean_multiplicity"] * s["n_events"] for s in rows) / n_events,
+            "mean_multiplicity": sum(s["mean_multiplicity"] * s["n_events"] for s in rows)
+            / n_events,
         }
     stage.complete([n for pair in names for n in pair], {"masses": per_mass})
     return StageResult(stage, stage.manifest())
 
 
-def run_eeec(study: TopEEECStudy, execution: Execution = Execution()) -> StageResult:
+def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageResult:
     """Cluster jets and compute EEEC triplets for every chunk of the ``top-jets`` stage."""
+    execution = execution or Execution()
     events = run_top_jets(study, execution)
-    stage = StageDir(study.runs_dir, study.name, "eeec", study.jets, upstream=[events.stage.hash],
-                     version=EEEC_VERSION)
+    stage = StageDir(
+        study.runs_dir,
+        study.name,
+        "eeec",
+        study.jets,
+        upstream=[events.stage.hash],
+        version=EEEC_VERSION,
+    )
     manifest = stage.manifest()
     if manifest is None:
         stage.begin()
         plan = chunk_plan(study.top_jets)
         max_jets = study.jets.n_jets * study.top_jets.chunk_size
         tasks = [
-            {"particles_path": str(events.stage.output_path(
-                f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.parquet")),
-             "jets": study.jets, "m_top": t["m_top"], "chunk": t["chunk"],
-             "jet_id_offset": i * max_jets}
+            {
+                "particles_path": str(
+                    events.stage.output_path(
+                        f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.parquet"
+                    )
+                ),
+                "jets": study.jets,
+                "m_top": t["m_top"],
+                "chunk": t["chunk"],
+                "jet_id_offset": i * max_jets,
+            }
             for i, t in enumerate(plan)
         ]
-        names = [[f"{kind}-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}"
-                  for kind, ext in (("triplets", "parquet"), ("jets", "parquet"), ("triplets", "json"))]
-                 for t in plan]
+        names = [
+            [
+                f"{kind}-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}"
+                for kind, ext in (
+                    ("triplets", "parquet"),
+                    ("jets", "parquet"),
+                    ("triplets", "json"),
+                )
+            ]
+            for t in plan
+        ]
         summaries = _run_chunks(stage, tasks, _eeec_chunk, names, execution, "jets + EEEC")
-        stage.complete([n for group in names for n in group],
-                       _eeec_summary(study.top_jets.masses, summaries))
+        stage.complete(
+            [n for group in names for n in group], _eeec_summary(study.top_jets.masses, summaries)
+        )
         manifest = stage.manifest()
     result = StageResult(stage, manifest)
     report = stage.path / "report"
     if not (report / "zeta3_longest_side.png").exists():
-        title = (rf"$e^+e^- \to t\bar t$, $Q$ = {study.top_jets.ecm / 1000:g} TeV, "
-                 rf"anti-$k_t$ $R$ = {study.jets.jet_r:g}, C/A subjets $r$ = {study.jets.subjet_r:g}")
-        plot_longest_side(result.summary, study.masses_to_plot(), report / "zeta3_longest_side",
-                          title)
+        title = (
+            rf"$e^+e^- \to t\bar t$, $Q$ = {study.top_jets.ecm / 1000:g} TeV, "
+            rf"anti-$k_t$ $R$ = {study.jets.jet_r:g}, C/A subjets $r$ = {study.jets.subjet_r:g}"
+        )
+        plot_longest_side(
+            result.summary, study.masses_to_plot(), report / "zeta3_longest_side", title
+        )
     return result
 
 
@@ -246,20 +310,28 @@ def _eeec_summary(masses: list[float], summaries: list[dict[str, Any]]) -> dict[
             "zeta3_hist": np.sum([s["zeta3_hist"] for s in rows], axis=0).tolist(),
             "zeta3_hist_sumw2": np.sum([s["zeta3_hist_sumw2"] for s in rows], axis=0).tolist(),
         }
-    return {"zeta3_edges": ZETA3_EDGES.tolist(), "peak_window": list(PEAK_WINDOW),
-            "masses": per_mass}
+    return {
+        "zeta3_edges": ZETA3_EDGES.tolist(),
+        "peak_window": list(PEAK_WINDOW),
+        "masses": per_mass,
+    }
 
 
 # -- results ---------------------------------------------------------------------------------------
-def load_triplets(stage_path: str | Path, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+def load_triplets(
+    stage_path: str | Path, columns: list[str] | None = None
+) -> dict[str, np.ndarray]:
     """All EEEC triplets of a finished ``eeec`` stage as flat numpy arrays.
 
     Keys: zeta1, zeta2, zeta3, weight (float32), m_top (float32), jet_id (int64, unique per jet).
     """
     path = Path(stage_path)
     manifest = json.loads((path / "manifest.json").read_text())
-    files = sorted(name for name in manifest["outputs"]
-                   if name.startswith("triplets-") and name.endswith(".parquet"))
+    files = sorted(
+        name
+        for name in manifest["outputs"]
+        if name.startswith("triplets-") and name.endswith(".parquet")
+    )
     arrays = [ak.from_parquet(path / name, columns=columns) for name in files]
     merged = ak.concatenate(arrays) if arrays else ak.Array([])
     return {name: ak.to_numpy(merged[name]) for name in merged.fields}
@@ -279,7 +351,10 @@ def plot_longest_side(
     width = np.diff(np.log(edges))
     centres = np.sqrt(edges[:-1] * edges[1:])
     fig, (ax, ratio) = new_figure(
-        nrows=2, sharex=True, figsize=(8, 7.5), gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05}
+        nrows=2,
+        sharex=True,
+        figsize=(8, 7.5),
+        gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05},
     )
     curves = []
     for m_top in masses:
