@@ -14,6 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# mkstemp creates files readable by the owner only; results get the usual umask-based mode.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+
 __all__ = [
     "atomic_path",
     "atomic_write_json",
@@ -40,6 +45,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -116,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
-        for noisy in ("distributed", "dask"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        # Read by distributed when it is imported (also in the worker processes it spawns).
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     try:
         return args.handler(args)
     except ConfigError as exc:

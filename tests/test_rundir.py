@@ -59,3 +59,13 @@ def test_output_without_checksum_counts_as_interrupted(tmp_path):
     stage.output_path("chunk.parquet").write_bytes(b"PAR1")  # renamed but checksum never written
     assert not stage.is_valid("chunk.parquet")
     assert not stage.output_path("chunk.parquet").exists()
+
+
+def test_results_get_the_umask_mode_not_owner_only(tmp_path):
+    import os
+    import stat
+
+    from obsforge.atomic import FILE_MODE
+
+    path = atomic_write_json(tmp_path / "shared.json", {"x": 1})
+    assert stat.S_IMODE(os.stat(path).st_mode) == FILE_MODE
