@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -42,9 +43,7 @@ def naive_loop(p: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for i in range(n):
         for j in range(i + 1, n):
             for k in range(j + 1, n):
-                sides = sorted(
-                    (1 - unit[a] @ unit[b]) / 2 for a, b in ((i, j), (i, k), (j, k))
-                )
+                sides = sorted((1 - unit[a] @ unit[b]) / 2 for a, b in ((i, j), (i, k), (j, k)))
                 zetas.append(sides)
                 weights.append(e[i] * e[j] * e[k] / e_jet**3)
     return np.array(zetas).reshape(-1, 3), np.array(weights)
@@ -87,21 +86,29 @@ def main() -> None:
     kernel = eeec_triplets(subjets[: args.naive_jets])
     ref = [naive_loop(p, e) for p, e in arrays[: args.naive_jets]]
     np.testing.assert_allclose(kernel["weight"], np.concatenate([w for _, w in ref]), rtol=1e-12)
-    np.testing.assert_allclose(kernel["zeta3"], np.concatenate([z[:, 2] for z, _ in ref]),
-                               rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(
+        kernel["zeta3"], np.concatenate([z[:, 2] for z, _ in ref]), rtol=1e-9, atol=1e-15
+    )
 
     t_kernel = time_per_jet(eeec_triplets, subjets)
     t_broadcast = time_per_jet(lambda js: [broadcast(p, e) for p, e in js], arrays)
-    t_naive = time_per_jet(lambda js: [naive_loop(p, e) for p, e in js],
-                           arrays[: args.naive_jets], repeat=1)
+    t_naive = time_per_jet(
+        lambda js: [naive_loop(p, e) for p, e in js], arrays[: args.naive_jets], repeat=1
+    )
     result = {
         "jets": len(arrays),
         "mean_subjets": float(counts.mean()),
         "mean_triplets_per_jet": float(np.mean(counts * (counts - 1) * (counts - 2) / 6)),
-        "seconds_per_jet": {"obsforge": t_kernel, "numpy_broadcast": t_broadcast,
-                            "naive_loop": t_naive},
-        "speedup": {"vs_numpy_broadcast": t_broadcast / t_kernel, "vs_naive_loop": t_naive / t_kernel},
-        "machine": {"cpu_count": __import__("os").cpu_count(), "python": platform.python_version()},
+        "seconds_per_jet": {
+            "obsforge": t_kernel,
+            "numpy_broadcast": t_broadcast,
+            "naive_loop": t_naive,
+        },
+        "speedup": {
+            "vs_numpy_broadcast": t_broadcast / t_kernel,
+            "vs_naive_loop": t_naive / t_kernel,
+        },
+        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
     }
     atomic_write_json(RESULTS / "eeec_kernel.json", result)
     print(json.dumps(result, indent=2))

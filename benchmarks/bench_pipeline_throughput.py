@@ -35,10 +35,18 @@ def main() -> None:
     rows = {}
     for label, workers in (("inline", 0), ("dask_1_worker", 1), ("dask_2_workers", 2)):
         with tempfile.TemporaryDirectory() as runs:
-            study = validate_config(TopEEECStudy, {
-                "name": "bench", "runs_dir": runs,
-                "top_jets": {"masses": masses, "events_per_mass": args.events_per_mass,
-                             "chunk_size": args.chunk_size}})
+            study = validate_config(
+                TopEEECStudy,
+                {
+                    "name": "bench",
+                    "runs_dir": runs,
+                    "top_jets": {
+                        "masses": masses,
+                        "events_per_mass": args.events_per_mass,
+                        "chunk_size": args.chunk_size,
+                    },
+                },
+            )
             execution = Execution(workers=workers)
             start = time.perf_counter()
             run_top_jets(study, execution)
@@ -55,8 +63,12 @@ def main() -> None:
     base = rows["inline"]["total_events_per_s"]
     for row in rows.values():
         row["speedup_vs_inline"] = row["total_events_per_s"] / base
-    result = {"events": n_events, "chunk_size": args.chunk_size, "cpu_count": os.cpu_count(),
-              "runs": rows}
+    result = {
+        "events": n_events,
+        "chunk_size": args.chunk_size,
+        "cpu_count": os.cpu_count(),
+        "runs": rows,
+    }
     atomic_write_json(RESULTS / "pipeline_throughput.json", result)
     print(json.dumps(result, indent=2))
 

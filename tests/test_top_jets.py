@@ -95,13 +95,15 @@ def test_pythia_cross_section_matches_analytic_born():
 
     w = data.particleDataEntryPtr(24)
     channels = [w.channel(i) for i in range(w.sizeChannels())]
-    hadronic = sum(c.bRatio() for c in channels
-                   if all(abs(c.product(k)) <= 5 for k in range(c.multiplicity())))
+    hadronic = sum(
+        c.bRatio() for c in channels if all(abs(c.product(k)) <= 5 for k in range(c.multiplicity()))
+    )
     hadronic /= sum(c.bRatio() for c in channels)
     assert hadronic == pytest.approx(0.676, abs=0.01)
 
-    born = born_cross_section_ttbar(Q, 172.5, couplings.alphaEM(Q**2), couplings.sin2thetaW(),
-                                    data.m0(23), data.mWidth(23))
+    born = born_cross_section_ttbar(
+        Q, 172.5, couplings.alphaEM(Q**2), couplings.sin2thetaW(), data.m0(23), data.mWidth(23)
+    )
     expected = born * hadronic**2 * (1 + couplings.alphaS(Q**2) / np.pi)
     # Tolerance: 3 sigma of PYTHIA's MC estimate plus 1.5% for the massless QCD factor.
     assert abs(sigma_fb - expected) < 3 * error_fb + 0.015 * expected
