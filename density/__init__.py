@@ -1,4 +1,34 @@
-"""Energy-weighted conditional normalizing flows for master distributions (issue: density/).
+"""Energy-weighted conditional density models of the EEEC: EEEC(zeta1, zeta2, zeta3 | m_top).
 
-Not yet implemented: this subpackage is reserved by the architecture and is empty on purpose.
+Normalizing flows (nflows, rational-quadratic splines) and an MLP surrogate, trained with the
+energy-weighted likelihood so that they converge to the EEEC itself (arXiv:2508.10988).
 """
+
+from obsforge.density.closure import shape_closure
+from obsforge.density.data import SampleConfig, importance_subsample, jet_split
+from obsforge.density.models import (
+    ConditionalFlow,
+    DensityMLP,
+    FlowConfig,
+    MLPConfig,
+    weighted_nll,
+)
+from obsforge.density.surrogate import EEECDistribution, EEECSurrogate, build_model
+from obsforge.density.training import TrainingConfig, train
+
+__all__ = [
+    "ConditionalFlow",
+    "DensityMLP",
+    "EEECDistribution",
+    "EEECSurrogate",
+    "FlowConfig",
+    "MLPConfig",
+    "SampleConfig",
+    "TrainingConfig",
+    "build_model",
+    "importance_subsample",
+    "jet_split",
+    "shape_closure",
+    "train",
+    "weighted_nll",
+]

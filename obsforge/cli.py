@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(eeec)
     eeec.set_defaults(handler=_eeec)
+
+    density = commands.add_parser(
+        "density", help="train the EEEC surrogate (flow or MLP) and test its closure"
+    )
+    _common(density)
+    density.set_defaults(handler=_density)
     return parser
 
 
@@ -106,6 +112,26 @@ def _eeec(args) -> int:
         )
     print(f"EEEC triplets: {result.path}")
     print(f"report: {result.path / 'report' / 'zeta3_longest_side.png'} (and .pdf)")
+    return 0
+
+
+def _density(args) -> int:
+    from obsforge.eeec_density import DensityStudy, run_density
+
+    result = run_density(load_config(DensityStudy, args.config, args.overrides), _execution(args))
+    summary = result.summary
+    print(
+        f"{summary['model']} (energy-weighted: {summary['energy_weighted']}), "
+        f"{summary['epochs']} epochs, best validation loss {summary['best_val_loss']:.4f}"
+    )
+    for row in summary["closure"]:
+        n1, n2, _ = row["shape"]
+        print(
+            f"  shape ({n1:g}, {n2:g}) at m_top = {row['m_top']:g} ({row['role']}): "
+            f"chi2/ndf = {row['chi2']:.1f}/{row['ndf']} = {row['chi2_ndf']:.2f}"
+        )
+    print(f"surrogate: {result.path / 'model.pt'}")
+    print(f"report: {result.path / 'report'} (closure_m<mass>.png and .pdf)")
     return 0
 
 

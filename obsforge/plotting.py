@@ -26,7 +26,7 @@ def save_figure(fig, stem: str | Path) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf`` (atomically) and close it."""
     paths = []
     for suffix in (".png", ".pdf"):
-        path = Path(stem).with_suffix(suffix)
+        path = Path(f"{stem}{suffix}")  # append: a stem may contain dots (m172.5)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=150, bbox_inches="tight")
         paths.append(path)

@@ -1,0 +1,87 @@
+"""Training data for the EEEC surrogates: jet-level splits and importance subsampling.
+
+A top jet has thousands of triplets whose weights span many orders of magnitude. Keeping each
+triplet with probability p_i = min(1, w_i / w_cut) and giving it the weight w_i / p_i leaves
+every weighted expectation unbiased, keeps all heavy triplets, and bounds the weights from below
+by w_cut -- so a few hundred thousand triplets carry the information of tens of millions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from obsforge.config import Config
+
+__all__ = ["SampleConfig", "importance_subsample", "jet_split", "weight_cut"]
+
+TRAIN, VALIDATION, TEST = 0, 1, 2
+
+
+class SampleConfig(Config):
+    """How the triplets of the PYTHIA jets are split and subsampled for training."""
+
+    triplets_per_mass: int = Field(200_000, ge=100, description="train + validation per mass")
+    validation_fraction: float = Field(0.2, gt=0, lt=1, description="of the training jets")
+    test_fraction: float = Field(0.25, ge=0, lt=1, description="jets kept aside for closure")
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _fractions(self) -> SampleConfig:
+        if self.validation_fraction + self.test_fraction >= 1:
+            raise ValueError("validation_fraction + test_fraction must leave jets for training")
+        return self
+
+
+def jet_split(jet_id: np.ndarray, config: SampleConfig) -> np.ndarray:
+    """Assign every jet (and so all its triplets) to train (0), validation (1) or test (2).
+
+    A hash of (jet id, seed) makes the split stateless: the same jet lands in the same set in
+    every chunk and every run.
+    """
+    mixed = np.asarray(jet_id, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    mixed ^= np.uint64((config.seed * 0xBF58476D1CE4E5B9) % 2**64)
+    mixed ^= mixed >> np.uint64(31)
+    mixed *= np.uint64(0x94D049BB133111EB)
+    mixed ^= mixed >> np.uint64(29)
+    u = (mixed >> np.uint64(11)).astype(np.float64) / 2.0**53
+    split = np.full(len(u), TRAIN, dtype=np.int8)
+    split[u < config.test_fraction + config.validation_fraction * (1 - config.test_fraction)] = (
+        VALIDATION
+    )
+    split[u < config.test_fraction] = TEST
+    return split
+
+
+def weight_cut(weights: np.ndarray, n_target: float) -> float:
+    """w_cut with sum_i min(1, w_i / w_cut) = n_target (0 if all triplets can be kept)."""
+    if n_target >= len(weights):
+        return 0.0
+    w = np.sort(np.asarray(weights, dtype=np.float64))[::-1]
+    tail = np.cumsum(w[::-1])[::-1]  # tail[k] = sum of w[k:]
+    k = np.arange(len(w))  # keep the k heaviest with certainty
+    with np.errstate(divide="ignore"):
+        cut = tail / (n_target - k)
+    # The consistent k: the (k+1)-th heaviest is lighter than the cut, the k-th heavier.
+    ok = (n_target - k > 0) & (w <= cut) & ((k == 0) | (np.roll(w, 1) >= cut))
+    return float(cut[np.flatnonzero(ok)[0]])
+
+
+def importance_subsample(
+    weights: np.ndarray, n_target: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the kept triplets and their new weights w / p, with p = min(1, w / w_cut).
+
+    >>> rng = np.random.default_rng(0)
+    >>> w = rng.exponential(size=100_000) ** 3
+    >>> keep, new = importance_subsample(w, 5_000, rng)
+    >>> bool(abs(new.sum() / w.sum() - 1) < 0.03), bool(abs(len(keep) - 5_000) < 300)
+    (True, True)
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    cut = weight_cut(weights, n_target)
+    if cut == 0.0:
+        return np.arange(len(weights)), weights.copy()
+    p = np.minimum(1.0, weights / cut)
+    keep = np.flatnonzero(rng.random(len(weights)) < p)
+    return keep, weights[keep] / p[keep]

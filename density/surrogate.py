@@ -1,0 +1,188 @@
+"""The EEEC surrogate: a trained model of EEEC(zeta1, zeta2, zeta3 | m_top) that behaves like
+the mathematical object it stands for.
+
+    eeec = EEECSurrogate.load("model.pt")
+    p = eeec(172.5)                  # the normalised EEEC at m_top = 172.5 GeV
+    p.log_prob(zeta)                 # (T, 3) sorted sides -> (T,), density in zeta-space
+    p.sample(100_000)                # (n, 3) triplets distributed as the EEEC
+    eeec.marginal(shape, 172.5, edges)   # weighted zeta1 distribution of a triangle shape
+
+Densities in zeta follow from the flow coordinates y (standardised as (y - mean) / std) by
+log p(zeta) = log p(y_std) - sum log std + log |dy/dzeta|.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from obsforge.atomic import atomic_path
+from obsforge.density.coordinates import (
+    from_flow_coordinates,
+    log_jacobian,
+    to_flow_coordinates,
+    validate_zeta,
+)
+from obsforge.density.models import ConditionalFlow, DensityMLP, FlowConfig, MLPConfig
+from obsforge.observables.shapes import TriangleShape, in_shape
+
+__all__ = ["EEECDistribution", "EEECSurrogate", "build_model"]
+
+MODELS = {"flow": (ConditionalFlow, FlowConfig), "mlp": (DensityMLP, MLPConfig)}
+SAMPLE_BLOCK = 200_000
+
+
+def build_model(kind: str, config: dict[str, Any] | None = None) -> torch.nn.Module:
+    """A fresh model of ``kind`` ('flow' or 'mlp') from its architecture config."""
+    if kind not in MODELS:
+        raise ValueError(f"model = {kind!r}: allowed are {sorted(MODELS)}")
+    model_class, config_class = MODELS[kind]
+    return model_class(config_class(**(config or {})))
+
+
+class EEECSurrogate:
+    """A density model plus the standardisation of its coordinates and context."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        y_mean: np.ndarray,
+        y_std: np.ndarray,
+        m_centre: float,
+        m_scale: float,
+        masses: list[float],
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model.eval()
+        self.y_mean = np.asarray(y_mean, dtype=np.float64)
+        self.y_std = np.asarray(y_std, dtype=np.float64)
+        self.m_centre, self.m_scale = float(m_centre), float(m_scale)
+        self.masses = [float(m) for m in masses]
+        self.info = dict(info or {})
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+    def standardise(self, zeta: np.ndarray, m_top: np.ndarray | float) -> tuple[np.ndarray, ...]:
+        """Sorted sides and masses -> standardised flow coordinates and context."""
+        y = (to_flow_coordinates(zeta) - self.y_mean) / self.y_std
+        context = (
+            np.broadcast_to(np.asarray(m_top, dtype=np.float64), (len(y),)) - self.m_centre
+        ) / self.m_scale
+        return y, context[:, None]
+
+    def _context(self, m_top: float) -> torch.Tensor:
+        param = next(self.model.parameters())
+        value = (float(m_top) - self.m_centre) / self.m_scale
+        return torch.tensor([[value]], dtype=param.dtype, device=param.device)
+
+    def __call__(self, m_top: float) -> EEECDistribution:
+        m_top = float(m_top)
+        if not np.isfinite(m_top) or m_top <= 0:
+            raise ValueError(f"m_top = {m_top}: must be a positive, finite mass in GeV")
+        return EEECDistribution(self, m_top)
+
+    def weighted_samples(self, n: int, m_top: float, seed: int = 0) -> tuple[np.ndarray, ...]:
+        """n model samples at m_top: zeta (n, 3) and weights (n,) summing to 1.
+
+        Flow samples carry equal weights. MLP samples are importance samples from a Gaussian
+        proposal, self-normalised: the MLP's own integral is only approximately 1 (it is
+        enforced by the loss), so marginals are fractions of the model's total.
+        """
+        zetas, weights = [], []
+        context = self._context(m_top)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for start in range(0, n, SAMPLE_BLOCK):
+                size = min(SAMPLE_BLOCK, n - start)
+                y, w = self.model.sample_weighted(size, context)
+                y = y.double().cpu().numpy() * self.y_std + self.y_mean
+                zetas.append(from_flow_coordinates(y))
+                weights.append(w.double().cpu().numpy() * size / n)
+        weights = np.concatenate(weights)
+        return np.concatenate(zetas), weights / weights.sum()
+
+    def marginal(
+        self,
+        shape: TriangleShape,
+        m_top: float,
+        edges: np.ndarray,
+        n_samples: int = 2_000_000,
+        seed: int = 0,
+        samples: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted zeta1 distribution of ``shape`` at m_top, as the fraction of the total EEEC
+        weight per bin, from ``n_samples`` model samples (or from ``samples`` = (zeta, weights)
+        of :meth:`weighted_samples` at this mass, to reuse one sample for many shapes).
+        Returns (content, MC error)."""
+        from obsforge.observables.shapes import weighted_histogram
+
+        zeta, weights = samples or self.weighted_samples(n_samples, m_top, seed)
+        mask = in_shape(zeta, shape)
+        return weighted_histogram(zeta[mask, 0], weights[mask], np.asarray(edges))
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the surrogate atomically (a torch file with weights and metadata)."""
+        payload = {
+            "kind": self.kind,
+            "config": self.model.config.model_dump(),
+            "state_dict": self.model.state_dict(),
+            "y_mean": self.y_mean.tolist(),
+            "y_std": self.y_std.tolist(),
+            "m_centre": self.m_centre,
+            "m_scale": self.m_scale,
+            "masses": self.masses,
+            "info": self.info,
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> EEECSurrogate:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        model = build_model(payload["kind"], payload["config"])
+        model.load_state_dict(payload["state_dict"])
+        return cls(
+            model,
+            payload["y_mean"],
+            payload["y_std"],
+            payload["m_centre"],
+            payload["m_scale"],
+            payload["masses"],
+            payload["info"],
+        )
+
+
+class EEECDistribution:
+    """The normalised EEEC at one top mass: ``log_prob`` and ``sample``."""
+
+    def __init__(self, surrogate: EEECSurrogate, m_top: float) -> None:
+        self.surrogate, self.m_top = surrogate, m_top
+
+    def log_prob(self, zeta: np.ndarray) -> np.ndarray:
+        """log EEEC density at sorted sides zeta (T, 3) -> (T,)."""
+        zeta = validate_zeta(zeta)
+        s = self.surrogate
+        y, context = s.standardise(zeta, self.m_top)
+        param = next(s.model.parameters())
+        with torch.no_grad():
+            log_p = s.model.log_prob(
+                torch.as_tensor(y, dtype=param.dtype), torch.as_tensor(context, dtype=param.dtype)
+            )
+        return log_p.double().cpu().numpy() - np.log(s.y_std).sum() + log_jacobian(zeta)
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """n triplets (n, 3) distributed as the EEEC (weighted models are resampled)."""
+        if n <= 0:
+            raise ValueError(f"n = {n}: the number of samples must be positive")
+        if self.surrogate.kind == "flow":
+            return self.surrogate.weighted_samples(n, self.m_top, seed)[0]
+        zeta, weights = self.surrogate.weighted_samples(10 * n, self.m_top, seed)
+        rng = np.random.default_rng(seed)
+        return zeta[rng.choice(len(zeta), size=n, p=weights / weights.sum())]

@@ -1,0 +1,378 @@
+"""The EEEC density study: PYTHIA triplets -> training data -> surrogate -> closure report.
+
+Stages (after ``top-jets`` and ``eeec`` of :mod:`obsforge.top_eeec`):
+
+``density-data``  one pass over the triplet chunks: jets split into train / validation / test
+                  (stateless hash of the jet id), training triplets importance-subsampled, and
+                  the test triplets that fall into a closure shape kept with the total weight
+                  of their jets; hold-out masses go entirely to the test set.
+``density``       the surrogate (flow or MLP, energy-weighted or not) trained with per-epoch
+                  checkpoints (an interrupted run resumes), then the closure chi2 per shape at a
+                  training mass and at every mass left out of training, with plots.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Literal
+
+import awkward as ak
+import numpy as np
+import torch
+from pydantic import Field, model_validator
+
+from obsforge.config import Config
+from obsforge.density.closure import shape_closure
+from obsforge.density.coordinates import to_flow_coordinates
+from obsforge.density.data import (
+    TEST,
+    TRAIN,
+    VALIDATION,
+    SampleConfig,
+    importance_subsample,
+    jet_split,
+)
+from obsforge.density.models import FlowConfig, MLPConfig
+from obsforge.density.surrogate import EEECSurrogate, build_model
+from obsforge.density.training import TrainingConfig, train
+from obsforge.observables.shapes import TriangleShape, in_shape
+from obsforge.parallel import Execution
+from obsforge.progress import progress
+from obsforge.rundir import StageDir
+from obsforge.top_eeec import StageResult, TopEEECStudy, run_eeec
+
+__all__ = ["ClosureConfig", "DensitySettings", "DensityStudy", "run_density", "run_density_data"]
+
+log = logging.getLogger(__name__)
+
+DATA_VERSION = 1
+DENSITY_VERSION = 1
+
+
+class ClosureConfig(Config):
+    """Which triangle shapes are compared with held-out jets, and how finely."""
+
+    shapes: list[tuple[float, float]] = Field(
+        [(1.0, 1.0), (1.0, 2.0), (1.5, 2.0), (2.0, 2.0), (1.0, 3.0), (2.0, 3.0)], min_length=1
+    )
+    delta: float = Field(0.01, gt=0, le=1)
+    n_bins: int = Field(12, ge=2)
+    n_samples: int = Field(2_000_000, ge=10_000, description="model samples per (shape, mass)")
+
+    def triangle_shapes(self) -> list[TriangleShape]:
+        return [TriangleShape(n1=n1, n2=n2, delta=self.delta) for n1, n2 in self.shapes]
+
+
+class DensitySettings(Config):
+    """The ``density`` section of a study config."""
+
+    model: Literal["flow", "mlp"] = "flow"
+    energy_weighted: bool = Field(True, description="False trains on the unweighted triplets")
+    train_masses: list[float] | None = Field(None, description="default: all but hold-outs")
+    holdout_masses: list[float] = Field(default_factory=list, description="left out of training")
+    sample: SampleConfig = SampleConfig()
+    flow: FlowConfig = FlowConfig()
+    mlp: MLPConfig = MLPConfig()
+    training: TrainingConfig = TrainingConfig()
+    closure: ClosureConfig = ClosureConfig()
+
+
+class DensityStudy(TopEEECStudy):
+    """A top-jet EEEC study with a ``density`` section."""
+
+    density: DensitySettings = DensitySettings()
+
+    @model_validator(mode="after")
+    def _masses(self) -> DensityStudy:
+        generated = set(self.top_jets.masses)
+        holdout = set(self.density.holdout_masses)
+        train_masses = set(self.training_masses())
+        for name, masses in (("holdout_masses", holdout), ("train_masses", train_masses)):
+            if not masses <= generated:
+                raise ValueError(
+                    f"density.{name} = {sorted(masses)}: not all in the generated "
+                    f"masses {sorted(generated)}"
+                )
+        if holdout & train_masses:
+            raise ValueError(
+                f"density: {sorted(holdout & train_masses)} both trained on and held out"
+            )
+        if len(train_masses) < 2:
+            raise ValueError(
+                "density: need at least two training masses to learn the m_top dependence"
+            )
+        return self
+
+    def training_masses(self) -> list[float]:
+        if self.density.train_masses is not None:
+            return list(self.density.train_masses)
+        return [m for m in self.top_jets.masses if m not in self.density.holdout_masses]
+
+
+class _DataConfig(Config):
+    sample: SampleConfig
+    closure: ClosureConfig
+    train_masses: list[float]
+    holdout_masses: list[float]
+
+
+def run_density_data(study: DensityStudy, execution: Execution | None = None) -> StageResult:
+    """Prepare (or reuse) the training triplets and the held-out closure triplets."""
+    eeec = run_eeec(study, execution)
+    settings = study.density
+    data_config = _DataConfig(
+        sample=settings.sample,
+        closure=settings.closure,
+        train_masses=study.training_masses(),
+        holdout_masses=settings.holdout_masses,
+    )
+    stage = StageDir(
+        study.runs_dir,
+        study.name,
+        "density-data",
+        data_config,
+        upstream=[eeec.stage.hash],
+        version=DATA_VERSION,
+    )
+    manifest = stage.manifest()
+    if manifest is not None:
+        return StageResult(stage, manifest)
+    stage.begin(seeds={"sample": settings.sample.seed})
+    shapes = settings.closure.triangle_shapes()
+    train_masses = set(data_config.train_masses)
+    used = train_masses | set(data_config.holdout_masses)
+    files = sorted(
+        n for n in eeec.manifest["outputs"] if n.startswith("triplets-") and n.endswith(".parquet")
+    )
+    chunks_per_mass = {
+        f"{m:g}": sum(1 for n in files if n.startswith(f"triplets-m{m:.3f}-")) for m in used
+    }
+    rng = np.random.default_rng(settings.sample.seed)
+    train_parts, test_parts, totals = [], [], {}
+    for name in progress(files, "density data", total=len(files)):
+        chunk = ak.from_parquet(eeec.stage.output_path(name))
+        m_top = float(chunk.m_top[0]) if len(chunk) else None
+        if m_top is None or m_top not in used:
+            continue
+        zeta = np.stack([ak.to_numpy(chunk[f"zeta{i}"]) for i in (1, 2, 3)], 1).astype(np.float64)
+        weight = ak.to_numpy(chunk.weight).astype(np.float64)
+        jet_id = ak.to_numpy(chunk.jet_id)
+        split = (
+            jet_split(jet_id, settings.sample)
+            if m_top in train_masses
+            else np.full(len(jet_id), TEST, dtype=np.int8)
+        )
+        is_test = split == TEST
+        totals[f"{m_top:g}"] = totals.get(f"{m_top:g}", 0.0) + float(weight[is_test].sum())
+        in_any = np.zeros(len(weight), dtype=bool)
+        for shape in shapes:
+            in_any |= in_shape(zeta, shape)
+        keep = is_test & in_any
+        test_parts.append((zeta[keep], weight[keep], jet_id[keep], np.full(keep.sum(), m_top)))
+        if m_top in train_masses:
+            fit = ~is_test
+            n_target = settings.sample.triplets_per_mass / chunks_per_mass[f"{m_top:g}"]
+            index, new_weight = importance_subsample(weight[fit], n_target, rng)
+            # Unweighted training must see the plain triplet density: subsample uniformly.
+            uniform = rng.choice(fit.sum(), size=min(int(n_target), fit.sum()), replace=False)
+            for kind, idx, w in (
+                ("weighted", index, new_weight),
+                ("unweighted", np.sort(uniform), np.ones(len(uniform))),
+            ):
+                train_parts.append(
+                    (kind, zeta[fit][idx], w, split[fit][idx], np.full(len(idx), m_top))
+                )
+
+    arrays: dict[str, np.ndarray] = {}
+    for kind in ("weighted", "unweighted"):
+        parts = [p for p in train_parts if p[0] == kind]
+        arrays[f"{kind}_zeta"] = np.concatenate([p[1] for p in parts])
+        arrays[f"{kind}_weight"] = np.concatenate([p[2] for p in parts])
+        arrays[f"{kind}_split"] = np.concatenate([p[3] for p in parts])
+        arrays[f"{kind}_m_top"] = np.concatenate([p[4] for p in parts])
+    for i, key in enumerate(("test_zeta", "test_weight", "test_jet_id", "test_m_top")):
+        arrays[key] = np.concatenate([p[i] for p in test_parts])
+    stage.write("data.npz", lambda tmp: np.savez(tmp, **arrays))
+    summary = {
+        "test_total_weight": totals,
+        "n_train_weighted": int((arrays["weighted_split"] == TRAIN).sum()),
+        "n_validation_weighted": int((arrays["weighted_split"] == VALIDATION).sum()),
+        "n_test_in_shapes": len(arrays["test_weight"]),
+    }
+    stage.complete(["data.npz"], summary)
+    return StageResult(stage, stage.manifest())
+
+
+class _ModelConfig(Config):
+    model: str
+    energy_weighted: bool
+    architecture: dict[str, Any]
+    training: TrainingConfig
+
+
+def _tensors(zeta, weight, m_top, surrogate: EEECSurrogate) -> tuple[torch.Tensor, ...]:
+    y, context = surrogate.standardise(zeta, m_top)
+    return (
+        torch.tensor(y, dtype=torch.float32),
+        torch.tensor(context, dtype=torch.float32),
+        torch.tensor(weight / weight.mean(), dtype=torch.float32),
+    )
+
+
+def run_density(study: DensityStudy, execution: Execution | None = None) -> StageResult:
+    """Train (or reuse) the surrogate, then run the closure test and draw its plots."""
+    data_stage = run_density_data(study, execution)
+    settings = study.density
+    architecture = settings.flow if settings.model == "flow" else settings.mlp
+    model_config = _ModelConfig(
+        model=settings.model,
+        energy_weighted=settings.energy_weighted,
+        architecture=architecture.model_dump(),
+        training=settings.training,
+    )
+    stage = StageDir(
+        study.runs_dir,
+        study.name,
+        "density",
+        model_config,
+        upstream=[data_stage.stage.hash],
+        version=DENSITY_VERSION,
+    )
+    manifest = stage.manifest()
+    if manifest is not None:
+        return StageResult(stage, manifest)
+    stage.begin(seeds={"training": settings.training.seed})
+    data = np.load(data_stage.stage.output_path("data.npz"))
+    kind = "weighted" if settings.energy_weighted else "unweighted"
+    zeta, weight = data[f"{kind}_zeta"], data[f"{kind}_weight"]
+    split, m_top = data[f"{kind}_split"], data[f"{kind}_m_top"]
+    masses = study.training_masses()
+    fit = split == TRAIN
+    y = to_flow_coordinates(zeta[fit])
+    w_fit = weight[fit][:, None]
+    y_mean = (w_fit * y).sum(0) / w_fit.sum()
+    y_std = np.sqrt((w_fit * (y - y_mean) ** 2).sum(0) / w_fit.sum())
+    torch.manual_seed(settings.training.seed)
+    surrogate = EEECSurrogate(
+        build_model(settings.model, architecture.model_dump()),
+        y_mean,
+        y_std,
+        m_centre=float(np.mean(masses)),
+        m_scale=float(np.ptp(masses) / 2 or 1.0),
+        masses=masses,
+        info={"energy_weighted": settings.energy_weighted},
+    )
+    train_t = _tensors(zeta[fit], weight[fit], m_top[fit], surrogate)
+    val = split == VALIDATION
+    val_t = _tensors(zeta[val], weight[val], m_top[val], surrogate)
+    history = train(
+        surrogate.model, train_t, val_t, settings.training, checkpoint=stage.path / "checkpoint.pt"
+    )
+    surrogate.model.cpu().eval()
+    surrogate.info["history"] = history
+    stage.write("model.pt", surrogate.save)
+    closure = _closure(surrogate, study, data, data_stage.summary["test_total_weight"])
+    stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
+    _plot_closure(closure, stage.path / "report" / "closure", settings)
+    summary = {
+        "model": settings.model,
+        "energy_weighted": settings.energy_weighted,
+        "epochs": len(history),
+        "best_val_loss": min(h["val_loss"] for h in history),
+        "samples_per_s": float(np.median([h["samples_per_s"] for h in history])),
+        "closure": [
+            {k: c[k] for k in ("shape", "m_top", "chi2", "ndf", "chi2_ndf", "role")}
+            for c in closure
+        ],
+    }
+    stage.complete(["model.pt", "closure.json"], summary)
+    (stage.path / "checkpoint.pt").unlink(missing_ok=True)
+    return StageResult(stage, stage.manifest())
+
+
+def _closure_masses(study: DensityStudy) -> list[tuple[float, str]]:
+    masses = study.training_masses()
+    centre = np.mean(study.top_jets.masses)
+    trained = min(masses, key=lambda m: abs(m - centre))
+    return [(trained, "trained")] + [(m, "held out") for m in study.density.holdout_masses]
+
+
+def _closure(surrogate, study: DensityStudy, data, totals) -> list[dict[str, Any]]:
+    results = []
+    settings = study.density.closure
+    for m_top, role in _closure_masses(study):
+        at_mass = data["test_m_top"] == m_top
+        samples = surrogate.weighted_samples(settings.n_samples, m_top, seed=round(m_top * 1000))
+        for shape in settings.triangle_shapes():
+            row = shape_closure(
+                surrogate,
+                shape,
+                m_top,
+                data["test_zeta"][at_mass],
+                data["test_weight"][at_mass],
+                data["test_jet_id"][at_mass],
+                totals[f"{m_top:g}"],
+                settings.n_bins,
+                samples=samples,
+            )
+            row["role"] = role
+            results.append(row)
+            log.info("closure %s m_top=%g: chi2/ndf = %.2f", shape.label(), m_top, row["chi2_ndf"])
+    return results
+
+
+def _plot_closure(closure: list[dict[str, Any]], stem, settings: DensitySettings) -> None:
+    """Per mass, one column per shape: marginal (held-out data vs model) over model/data."""
+    from matplotlib.ticker import NullFormatter
+
+    from obsforge.plotting import new_figure, save_figure
+
+    label = f"{settings.model}{'' if settings.energy_weighted else ' (unweighted loss)'}"
+    for m_top in sorted({c["m_top"] for c in closure}):
+        rows = [c for c in closure if c["m_top"] == m_top]
+        fig, axes = new_figure(
+            nrows=2,
+            ncols=len(rows),
+            squeeze=False,
+            figsize=(3.8 * len(rows), 4.6),
+            gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06},
+        )
+        for col, c in enumerate(rows):
+            ax, ratio = axes[0, col], axes[1, col]
+            edges = np.asarray(c["edges"])
+            width, centres = np.diff(edges), np.sqrt(edges[1:] * edges[:-1])
+            data, error = np.asarray(c["data"]), np.asarray(c["data_error"])
+            model = np.asarray(c["model"])
+            ax.errorbar(
+                centres,
+                data / width,
+                yerr=error / width,
+                fmt="o",
+                ms=3,
+                color="black",
+                label="PYTHIA, held-out jets",
+            )
+            ax.stairs(model / width, edges, color="tab:red", label=label)
+            ax.set_title(
+                f"({c['shape'][0]:g}, {c['shape'][1]:g}): "
+                f"$\\chi^2$/ndf = {c['chi2']:.1f}/{c['ndf']}",
+                fontsize=11,
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio.errorbar(
+                    centres, model / data, yerr=error / data, fmt="o", ms=2, color="tab:red"
+                )
+            ratio.axhline(1.0, color="grey", lw=1)
+            ratio.set_ylim(0.7, 1.3)
+            ratio.set_xlabel(r"$\zeta_1$", fontsize=12)
+            for axis in (ax, ratio):
+                axis.set_xscale("log")
+                axis.xaxis.set_minor_formatter(NullFormatter())
+                axis.tick_params(labelsize=8)
+            ax.tick_params(labelbottom=False)
+        axes[0, 0].set_ylabel(r"$d\Sigma / d\zeta_1$", fontsize=11)
+        axes[1, 0].set_ylabel("model / data", fontsize=9)
+        axes[0, 0].legend(fontsize=8)
+        fig.suptitle(f"closure at $m_t$ = {m_top:g} GeV ({rows[0]['role']})", fontsize=13)
+        save_figure(fig, f"{stem}_m{m_top:g}")
