@@ -364,7 +364,10 @@ def _plot_closure(closure: list[dict[str, Any]], stem, settings: DensitySettings
                     centres, model / data, yerr=error / data, fmt="o", ms=2, color="tab:red"
                 )
             ratio.axhline(1.0, color="grey", lw=1)
-            ratio.set_ylim(0.7, 1.3)
+            finite = (model / data)[np.isfinite(model / data)]
+            low = min(0.7, finite.min() - 0.05) if finite.size else 0.7
+            high = max(1.3, finite.max() + 0.05) if finite.size else 1.3
+            ratio.set_ylim(max(low, 0.0), min(high, 3.0))
             ratio.set_xlabel(r"$\zeta_1$", fontsize=12)
             for axis in (ax, ratio):
                 axis.set_xscale("log")

@@ -13,7 +13,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ["events", "observables", "density", "search", "symbolic", "pdffit"]
-DOCTESTED = ["obsforge.config", "obsforge.observables.eeec"]
+DOCTESTED = [
+    "obsforge.config",
+    "obsforge.observables.eeec",
+    "obsforge.density.data",
+    "obsforge.search.posterior",
+]
 
 
 @pytest.mark.parametrize("name", SUBPACKAGES)

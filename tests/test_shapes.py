@@ -12,13 +12,15 @@ from obsforge.observables.shapes import TriangleShape, in_shape, weighted_histog
 
 def test_shape_band_selects_exactly_the_defining_inequalities():
     shape = TriangleShape(n1=1.0, n2=2.0, delta=0.01)
-    zeta = np.array([
-        [0.010, 0.010, 0.020],   # on the lower edges: in
-        [0.010, 0.0205, 0.030],  # zeta2 = n1 zeta1 + delta + 0.0005: out
-        [0.010, 0.015, 0.029],   # inside both bands: in
-        [0.010, 0.015, 0.031],   # zeta3 above n2 zeta1 + delta: out
-        [0.010, 0.009, 0.020],   # zeta2 below n1 zeta1 (unsorted input): out
-    ])
+    zeta = np.array(
+        [
+            [0.010, 0.010, 0.020],  # on the lower edges: in
+            [0.010, 0.0205, 0.030],  # zeta2 = n1 zeta1 + delta + 0.0005: out
+            [0.010, 0.015, 0.029],  # inside both bands: in
+            [0.010, 0.015, 0.031],  # zeta3 above n2 zeta1 + delta: out
+            [0.010, 0.009, 0.020],  # zeta2 below n1 zeta1 (unsorted input): out
+        ]
+    )
     np.testing.assert_array_equal(in_shape(zeta, shape), [True, False, True, False, False])
 
 
@@ -49,7 +51,10 @@ BASE = {"top_jets": {"masses": [170.0, 175.0, 180.0], "events_per_mass": 10}}
     ("density", "message"),
     [
         ({"holdout_masses": [176.0]}, "holdout_masses = \\[176.0\\]: not all in the generated"),
-        ({"holdout_masses": [175.0], "train_masses": [170.0, 175.0]}, "both trained on and held out"),
+        (
+            {"holdout_masses": [175.0], "train_masses": [170.0, 175.0]},
+            "both trained on and held out",
+        ),
         ({"holdout_masses": [170.0, 175.0]}, "at least two training masses"),
         ({"model": "gaussian"}, "density.model = 'gaussian'"),
         ({"sample": {"validation_fraction": 0.6, "test_fraction": 0.5}}, "leave jets for training"),
