@@ -89,7 +89,7 @@ def hpd_region(theta: np.ndarray, density: np.ndarray, level: float = 0.95) -> H
         raise ValueError("density: integrates to zero on the grid")
     density = density / total
     low, high = 0.0, float(density.max())
-    for _ in range(100):  # bisection on the threshold; mass(threshold) is decreasing
+    for _ in range(50):  # bisection on the threshold (2^-50 of the peak); mass decreases
         middle = 0.5 * (low + high)
         if _mass_above(theta, density, middle)[0] > level:
             low = middle
