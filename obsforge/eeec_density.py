@@ -39,8 +39,8 @@ from obsforge.density.training import TrainingConfig, train
 from obsforge.observables.shapes import TriangleShape, in_shape
 from obsforge.parallel import Execution
 from obsforge.progress import progress
-from obsforge.rundir import StageDir
-from obsforge.top_eeec import StageResult, TopEEECStudy, run_eeec
+from obsforge.rundir import StageDir, StageResult
+from obsforge.top_eeec import TopEEECStudy, run_eeec
 
 __all__ = ["ClosureConfig", "DensitySettings", "DensityStudy", "run_density", "run_density_data"]
 
@@ -117,6 +117,13 @@ class _DataConfig(Config):
     holdout_masses: list[float]
 
 
+def _stage(
+    study: DensityStudy, name: str, config: Config, upstream: StageResult, version: int
+) -> StageDir:
+    """The folder of a density stage, keyed by its config and the stage it reads."""
+    return StageDir(study.runs_dir, study.name, name, config, [upstream.stage.hash], version)
+
+
 def run_density_data(study: DensityStudy, execution: Execution | None = None) -> StageResult:
     """Prepare (or reuse) the training triplets and the held-out closure triplets."""
     eeec = run_eeec(study, execution)
@@ -127,17 +134,9 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
         train_masses=study.training_masses(),
         holdout_masses=settings.holdout_masses,
     )
-    stage = StageDir(
-        study.runs_dir,
-        study.name,
-        "density-data",
-        data_config,
-        upstream=[eeec.stage.hash],
-        version=DATA_VERSION,
-    )
-    manifest = stage.manifest()
-    if manifest is not None:
-        return StageResult(stage, manifest)
+    stage = _stage(study, "density-data", data_config, eeec, DATA_VERSION)
+    if (done := stage.result()) is not None:
+        return done
     stage.begin(seeds={"sample": settings.sample.seed})
     shapes = settings.closure.triangle_shapes()
     train_masses = set(data_config.train_masses)
@@ -231,17 +230,9 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         architecture=architecture.model_dump(),
         training=settings.training,
     )
-    stage = StageDir(
-        study.runs_dir,
-        study.name,
-        "density",
-        model_config,
-        upstream=[data_stage.stage.hash],
-        version=DENSITY_VERSION,
-    )
-    manifest = stage.manifest()
-    if manifest is not None:
-        return StageResult(stage, manifest)
+    stage = _stage(study, "density", model_config, data_stage, DENSITY_VERSION)
+    if (done := stage.result()) is not None:
+        return done
     stage.begin(seeds={"training": settings.training.seed})
     data = np.load(data_stage.stage.output_path("data.npz"))
     kind = "weighted" if settings.energy_weighted else "unweighted"

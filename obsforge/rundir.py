@@ -21,6 +21,7 @@ import logging
 import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from pydantic import BaseModel
 from obsforge.atomic import atomic_write_json, atomic_write_text, atomic_write_with, sha256_file
 from obsforge.config import config_hash
 
-__all__ = ["StageDir", "package_versions"]
+__all__ = ["StageDir", "StageResult", "package_versions"]
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,11 @@ class StageDir:
         }
         atomic_write_json(self.path / "manifest.json", manifest)
 
+    def result(self) -> StageResult | None:
+        """The finished stage (folder + verified manifest), or ``None`` if it must (re)run."""
+        manifest = self.manifest()
+        return None if manifest is None else StageResult(self, manifest)
+
     def manifest(self) -> dict[str, Any] | None:
         """The manifest of a finished stage whose outputs all verify, else ``None``."""
         import json
@@ -157,3 +163,19 @@ class StageDir:
             path.unlink()
             return None
         return manifest
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """A finished stage: its folder and its manifest (outputs, checksums, summary)."""
+
+    stage: StageDir
+    manifest: dict[str, Any]
+
+    @property
+    def path(self) -> Path:
+        return self.stage.path
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.manifest["summary"]

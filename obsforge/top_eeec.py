@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from obsforge.events.pythia_top import TopJetEvents, chunk_plan, generate_top_ev
 from obsforge.observables.eeec import eeec_triplets
 from obsforge.observables.jets import JetConfig, top_jet_subjets
 from obsforge.parallel import Execution, dask_client, map_tasks
-from obsforge.rundir import StageDir
+from obsforge.rundir import StageDir, StageResult
 
 __all__ = [
     "StageResult",
@@ -73,22 +72,6 @@ class TopEEECStudy(Config):
     def masses_to_plot(self) -> list[float]:
         masses = self.top_jets.masses
         return list(self.plot_masses or [min(masses), max(masses)])
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """A finished stage: its folder and its manifest (outputs, checksums, summary)."""
-
-    stage: StageDir
-    manifest: dict[str, Any]
-
-    @property
-    def path(self) -> Path:
-        return self.stage.path
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        return self.manifest["summary"]
 
 
 def _chunk_stem(m_top: float, chunk: int) -> str:
@@ -208,9 +191,8 @@ def run_top_jets(study: TopEEECStudy, execution: Execution | None = None) -> Sta
     stage = StageDir(
         study.runs_dir, study.name, "top-jets", study.top_jets, version=TOP_JETS_VERSION
     )
-    manifest = stage.manifest()
-    if manifest is not None:
-        return StageResult(stage, manifest)
+    if (done := stage.result()) is not None:
+        return done
     tasks = chunk_plan(study.top_jets)
     stage.begin(seeds={_chunk_stem(t["m_top"], t["chunk"]): t["seed"] for t in tasks})
     names = [

@@ -13,24 +13,34 @@ from obsforge.parallel import Execution
 
 
 def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch):
-    study = validate_config(DensityStudy, {
-        "name": "tiny", "runs_dir": str(tmp_path),
-        "top_jets": {"masses": [170.0, 175.0, 180.0], "events_per_mass": 40, "chunk_size": 40},
-        "density": {
-            "holdout_masses": [175.0],
-            "sample": {"triplets_per_mass": 4000, "test_fraction": 0.3},
-            "flow": {"layers": 1, "hidden": 16, "blocks": 1},
-            "training": {"epochs": 2, "batch_size": 512, "device": "cpu"},
-            "closure": {"shapes": [[1.0, 1.0], [1.0, 2.0]], "delta": 0.05, "n_bins": 4,
-                        "n_samples": 20000},
+    study = validate_config(
+        DensityStudy,
+        {
+            "name": "tiny",
+            "runs_dir": str(tmp_path),
+            "top_jets": {"masses": [170.0, 175.0, 180.0], "events_per_mass": 40, "chunk_size": 40},
+            "density": {
+                "holdout_masses": [175.0],
+                "sample": {"triplets_per_mass": 4000, "test_fraction": 0.3},
+                "flow": {"layers": 1, "hidden": 16, "blocks": 1},
+                "training": {"epochs": 2, "batch_size": 512, "device": "cpu"},
+                "closure": {
+                    "shapes": [[1.0, 1.0], [1.0, 2.0]],
+                    "delta": 0.05,
+                    "n_bins": 4,
+                    "n_samples": 20000,
+                },
+            },
         },
-    })
+    )
     result = run_density(study, Execution(workers=0))
     summary = result.summary
     assert summary["epochs"] == 2
     roles = {(row["m_top"], row["role"]) for row in summary["closure"]}
     assert roles == {(175.0, "held out"), (170.0, "trained")} or roles == {
-        (175.0, "held out"), (180.0, "trained")}
+        (175.0, "held out"),
+        (180.0, "trained"),
+    }
     assert all(np.isfinite(row["chi2"]) and row["ndf"] == 4 for row in summary["closure"])
     assert not (result.path / "checkpoint.pt").exists()
     assert (result.path / "report" / "closure_m175.png").exists()
