@@ -37,12 +37,26 @@ def closure_table(density_dir: Path, n_samples: int) -> list[dict]:
         samples = surrogate.weighted_samples(n_samples, m_top, seed=round(m_top * 1000))
         for n1, n2 in closure["shapes"]:
             shape = TriangleShape(n1=n1, n2=n2, delta=closure["delta"])
-            row = shape_closure(surrogate, shape, m_top, data["test_zeta"][at],
-                                data["test_weight"][at], data["test_jet_id"][at],
-                                totals[f"{m_top:g}"], closure["n_bins"], samples=samples)
-            rows.append({"m_top": m_top, "shape": [n1, n2], "chi2": row["chi2"],
-                         "ndf": row["ndf"],
-                         "role": "trained" if m_top in surrogate.masses else "held out"})
+            row = shape_closure(
+                surrogate,
+                shape,
+                m_top,
+                data["test_zeta"][at],
+                data["test_weight"][at],
+                data["test_jet_id"][at],
+                totals[f"{m_top:g}"],
+                closure["n_bins"],
+                samples=samples,
+            )
+            rows.append(
+                {
+                    "m_top": m_top,
+                    "shape": [n1, n2],
+                    "chi2": row["chi2"],
+                    "ndf": row["ndf"],
+                    "role": "trained" if m_top in surrogate.masses else "held out",
+                }
+            )
     return rows
 
 
@@ -55,12 +69,15 @@ def main() -> None:
         rows = closure_table(density_dir, args.samples)
         chi2, ndf = sum(r["chi2"] for r in rows), sum(r["ndf"] for r in rows)
         kind = json.loads((density_dir / "config.json").read_text())["config"]["model"]
-        print(f"{density_dir} ({kind}): total chi2 = {chi2:.1f} / {ndf}, "
-              f"p = {stats.chi2.sf(chi2, ndf):.2g}")
+        print(
+            f"{density_dir} ({kind}): total chi2 = {chi2:.1f} / {ndf}, "
+            f"p = {stats.chi2.sf(chi2, ndf):.2g}"
+        )
         for m_top in sorted({r["m_top"] for r in rows}):
             cells = [r for r in rows if r["m_top"] == m_top]
-            text = "  ".join(f"({r['shape'][0]:g},{r['shape'][1]:g}) {r['chi2'] / r['ndf']:.2f}"
-                             for r in cells)
+            text = "  ".join(
+                f"({r['shape'][0]:g},{r['shape'][1]:g}) {r['chi2'] / r['ndf']:.2f}" for r in cells
+            )
             print(f"  m_top = {m_top:g} ({cells[0]['role']}): {text}")
 
 
