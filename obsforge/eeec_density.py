@@ -42,7 +42,14 @@ from obsforge.progress import progress
 from obsforge.rundir import StageDir, StageResult
 from obsforge.top_eeec import TopEEECStudy, run_eeec
 
-__all__ = ["ClosureConfig", "DensitySettings", "DensityStudy", "run_density", "run_density_data"]
+__all__ = [
+    "ClosureConfig",
+    "DensitySettings",
+    "DensityStudy",
+    "closure_at_mass",
+    "run_density",
+    "run_density_data",
+]
 
 log = logging.getLogger(__name__)
 
@@ -289,27 +296,41 @@ def _closure_masses(study: DensityStudy) -> list[tuple[float, str]]:
     return [(trained, "trained")] + [(m, "held out") for m in study.density.holdout_masses]
 
 
+def closure_at_mass(
+    surrogate: EEECSurrogate, data, total_weight: float, settings: ClosureConfig, m_top: float
+) -> list[dict[str, Any]]:
+    """Closure rows (see :func:`shape_closure`) of every configured shape at one mass.
+
+    data: the arrays of a ``density-data`` stage (``test_zeta``, ``test_weight``,
+    ``test_jet_id``, ``test_m_top``); total_weight: EEEC weight of that mass's test jets.
+    One set of model samples serves all shapes.
+    """
+    at_mass = data["test_m_top"] == m_top
+    samples = surrogate.weighted_samples(settings.n_samples, m_top, seed=round(m_top * 1000))
+    held_out = (
+        data["test_zeta"][at_mass],
+        data["test_weight"][at_mass],
+        data["test_jet_id"][at_mass],
+    )
+    return [
+        shape_closure(
+            surrogate, shape, m_top, *held_out, total_weight, settings.n_bins, samples=samples
+        )
+        for shape in settings.triangle_shapes()
+    ]
+
+
 def _closure(surrogate, study: DensityStudy, data, totals) -> list[dict[str, Any]]:
     results = []
-    settings = study.density.closure
     for m_top, role in _closure_masses(study):
-        at_mass = data["test_m_top"] == m_top
-        samples = surrogate.weighted_samples(settings.n_samples, m_top, seed=round(m_top * 1000))
-        for shape in settings.triangle_shapes():
-            row = shape_closure(
-                surrogate,
-                shape,
-                m_top,
-                data["test_zeta"][at_mass],
-                data["test_weight"][at_mass],
-                data["test_jet_id"][at_mass],
-                totals[f"{m_top:g}"],
-                settings.n_bins,
-                samples=samples,
-            )
+        for row in closure_at_mass(
+            surrogate, data, totals[f"{m_top:g}"], study.density.closure, m_top
+        ):
             row["role"] = role
             results.append(row)
-            log.info("closure %s m_top=%g: chi2/ndf = %.2f", shape.label(), m_top, row["chi2_ndf"])
+            log.info(
+                "closure %s m_top=%g: chi2/ndf = %.2f", row["shape"][:2], m_top, row["chi2_ndf"]
+            )
     return results
 
 

@@ -18,8 +18,7 @@ import numpy as np
 from scipy import stats
 
 from obsforge.density import EEECSurrogate
-from obsforge.density.closure import shape_closure
-from obsforge.observables.shapes import TriangleShape
+from obsforge.eeec_density import ClosureConfig, closure_at_mass
 
 
 def closure_table(density_dir: Path, n_samples: int) -> list[dict]:
@@ -31,32 +30,12 @@ def closure_table(density_dir: Path, n_samples: int) -> list[dict]:
     totals = data_manifest["summary"]["test_total_weight"]
     closure = data_config["closure"]
     surrogate = EEECSurrogate.load(density_dir / "model.pt")
+    settings = ClosureConfig(**{**closure, "n_samples": n_samples})
     rows = []
     for m_top in sorted(float(m) for m in totals):
-        at = data["test_m_top"] == m_top
-        samples = surrogate.weighted_samples(n_samples, m_top, seed=round(m_top * 1000))
-        for n1, n2 in closure["shapes"]:
-            shape = TriangleShape(n1=n1, n2=n2, delta=closure["delta"])
-            row = shape_closure(
-                surrogate,
-                shape,
-                m_top,
-                data["test_zeta"][at],
-                data["test_weight"][at],
-                data["test_jet_id"][at],
-                totals[f"{m_top:g}"],
-                closure["n_bins"],
-                samples=samples,
-            )
-            rows.append(
-                {
-                    "m_top": m_top,
-                    "shape": [n1, n2],
-                    "chi2": row["chi2"],
-                    "ndf": row["ndf"],
-                    "role": "trained" if m_top in surrogate.masses else "held out",
-                }
-            )
+        role = "trained" if m_top in surrogate.masses else "held out"
+        for row in closure_at_mass(surrogate, data, totals[f"{m_top:g}"], settings, m_top):
+            rows.append({**row, "role": role})
     return rows
 
 
