@@ -14,7 +14,6 @@ so log p(zeta) = log p(y) + log|dy/dzeta|.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 __all__ = ["from_flow_coordinates", "log_jacobian", "to_flow_coordinates", "validate_zeta"]
 
@@ -51,13 +50,12 @@ def to_flow_coordinates(zeta: np.ndarray) -> np.ndarray:
     return np.stack([a[:, 2], np.log(gap32), np.log(gap21)], axis=1)
 
 
-def from_flow_coordinates(y: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """(T, 3) flow coordinates -> (T, 3) sorted sides; numpy or torch in, same out."""
-    lib = torch if isinstance(y, torch.Tensor) else np
+def from_flow_coordinates(y: np.ndarray) -> np.ndarray:
+    """(T, 3) flow coordinates -> (T, 3) sorted sides."""
     a3 = y[:, 0]
-    a2 = a3 - lib.exp(y[:, 1])
-    a1 = a2 - lib.exp(y[:, 2])
-    return lib.exp(lib.stack([a1, a2, a3], 1))
+    a2 = a3 - np.exp(y[:, 1])
+    a1 = a2 - np.exp(y[:, 2])
+    return np.exp(np.stack([a1, a2, a3], 1))
 
 
 def log_jacobian(zeta: np.ndarray) -> np.ndarray:

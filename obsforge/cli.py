@@ -41,7 +41,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_worker_count,
         default=None,
         help="local Dask workers (default: one per core; 0 runs inline)",
     )
@@ -84,11 +84,15 @@ def _study(args):
 
 
 def _execution(args) -> Execution:
-    from obsforge.config import validate_config
+    return Execution(scheduler=args.scheduler, workers=args.workers)
 
-    return validate_config(
-        Execution, {"scheduler": args.scheduler, "workers": args.workers}, prefix="--"
-    )
+
+def _worker_count(text: str) -> int:
+    """argparse type for --workers: an integer >= 0 (0 runs the tasks inline)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: allowed are 0 (inline) or more workers")
+    return value
 
 
 def _generate_top_jets(args) -> int:

@@ -40,16 +40,15 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-def _describe(error: Mapping[str, Any], prefix: str) -> str:
-    loc = ".".join(str(part) for part in error["loc"])
-    field = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "<config>")
+def _describe(error: Mapping[str, Any]) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "<config>"
     if error["type"] == "extra_forbidden":
         return f"{field}: unknown key (check the spelling; allowed keys are the model's fields)"
     message = error["msg"].removeprefix("Value error, ")
     return f"{field} = {error['input']!r}: {message}"
 
 
-def validate_config(model: type[M], data: Mapping[str, Any], prefix: str = "") -> M:
+def validate_config(model: type[M], data: Mapping[str, Any]) -> M:
     """Validate ``data`` against ``model``; raise :class:`ConfigError` with one line per problem.
 
     >>> from pydantic import Field
@@ -63,7 +62,7 @@ def validate_config(model: type[M], data: Mapping[str, Any], prefix: str = "") -
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
-        problems = [_describe(err, prefix) for err in exc.errors()]
+        problems = [_describe(err) for err in exc.errors()]
         raise ConfigError("; ".join(problems)) from None
 
 

@@ -177,17 +177,17 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
         keep = is_test & in_any
         test_parts.append((zeta[keep], weight[keep], jet_id[keep], np.full(keep.sum(), m_top)))
         if m_top in train_masses:
-            fit = ~is_test
+            fit = np.flatnonzero(~is_test)  # indices: the big arrays are never copied whole
             n_target = settings.sample.triplets_per_mass / chunks_per_mass[f"{m_top:g}"]
             index, new_weight = importance_subsample(weight[fit], n_target, rng)
             # Unweighted training must see the plain triplet density: subsample uniformly.
-            uniform = rng.choice(fit.sum(), size=min(int(n_target), fit.sum()), replace=False)
+            uniform = rng.choice(len(fit), size=min(int(n_target), len(fit)), replace=False)
             for kind, idx, w in (
                 ("weighted", index, new_weight),
                 ("unweighted", np.sort(uniform), np.ones(len(uniform))),
             ):
                 train_parts.append(
-                    (kind, zeta[fit][idx], w, split[fit][idx], np.full(len(idx), m_top))
+                    (kind, zeta[fit[idx]], w, split[fit[idx]], np.full(len(idx), m_top))
                 )
 
     arrays: dict[str, np.ndarray] = {}
@@ -206,8 +206,7 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
         "n_validation_weighted": int((arrays["weighted_split"] == VALIDATION).sum()),
         "n_test_in_shapes": len(arrays["test_weight"]),
     }
-    stage.complete(["data.npz"], summary)
-    return StageResult(stage, stage.manifest())
+    return stage.complete(["data.npz"], summary)
 
 
 class _ModelConfig(Config):
@@ -247,8 +246,9 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     split, m_top = data[f"{kind}_split"], data[f"{kind}_m_top"]
     masses = study.training_masses()
     fit = split == TRAIN
-    y = to_flow_coordinates(zeta[fit])
-    w_fit = weight[fit][:, None]
+    zeta_fit, weight_fit = zeta[fit], weight[fit]
+    y = to_flow_coordinates(zeta_fit)
+    w_fit = weight_fit[:, None]
     y_mean = (w_fit * y).sum(0) / w_fit.sum()
     y_std = np.sqrt((w_fit * (y - y_mean) ** 2).sum(0) / w_fit.sum())
     torch.manual_seed(settings.training.seed)
@@ -261,7 +261,8 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         masses=masses,
         info={"energy_weighted": settings.energy_weighted},
     )
-    train_t = _tensors(zeta[fit], weight[fit], m_top[fit], surrogate)
+    # Through surrogate.standardise, so training and inference share one definition.
+    train_t = _tensors(zeta_fit, weight_fit, m_top[fit], surrogate)
     val = split == VALIDATION
     val_t = _tensors(zeta[val], weight[val], m_top[val], surrogate)
     history = train(
@@ -284,9 +285,9 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
             for c in closure
         ],
     }
-    stage.complete(["model.pt", "closure.json"], summary)
+    result = stage.complete(["model.pt", "closure.json"], summary)
     (stage.path / "checkpoint.pt").unlink(missing_ok=True)
-    return StageResult(stage, stage.manifest())
+    return result
 
 
 def _closure_masses(study: DensityStudy) -> list[tuple[float, str]]:

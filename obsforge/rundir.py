@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import json
 import logging
 import platform
 import sys
@@ -135,8 +136,11 @@ class StageDir:
         return path
 
     # -- completion ----------------------------------------------------------------------------
-    def complete(self, outputs: Sequence[str], summary: Mapping[str, Any]) -> None:
-        """Mark the stage finished: a manifest of outputs with checksums and a summary."""
+    def complete(self, outputs: Sequence[str], summary: Mapping[str, Any]) -> StageResult:
+        """Mark the stage finished: a manifest of outputs with checksums and a summary.
+
+        The checksums were computed when the outputs were written; nothing is re-read here.
+        """
         manifest = {
             "stage": self.stage,
             "hash": self.hash,
@@ -145,6 +149,7 @@ class StageDir:
             "summary": dict(summary),
         }
         atomic_write_json(self.path / "manifest.json", manifest)
+        return StageResult(self, manifest)
 
     def result(self) -> StageResult | None:
         """The finished stage (folder + verified manifest), or ``None`` if it must (re)run."""
@@ -153,8 +158,6 @@ class StageDir:
 
     def manifest(self) -> dict[str, Any] | None:
         """The manifest of a finished stage whose outputs all verify, else ``None``."""
-        import json
-
         path = self.path / "manifest.json"
         if not path.exists():
             return None

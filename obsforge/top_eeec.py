@@ -210,8 +210,7 @@ def run_top_jets(study: TopEEECStudy, execution: Execution | None = None) -> Sta
             "mean_multiplicity": sum(s["mean_multiplicity"] * s["n_events"] for s in rows)
             / n_events,
         }
-    stage.complete([n for pair in names for n in pair], {"masses": per_mass})
-    return StageResult(stage, stage.manifest())
+    return stage.complete([n for pair in names for n in pair], {"masses": per_mass})
 
 
 def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageResult:
@@ -226,8 +225,8 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
         upstream=[events.stage.hash],
         version=EEEC_VERSION,
     )
-    manifest = stage.manifest()
-    if manifest is None:
+    result = stage.result()
+    if result is None:
         stage.begin()
         plan = chunk_plan(study.top_jets)
         max_jets = study.jets.n_jets * study.top_jets.chunk_size
@@ -257,11 +256,9 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
             for t in plan
         ]
         summaries = _run_chunks(stage, tasks, _eeec_chunk, names, execution, "jets + EEEC")
-        stage.complete(
+        result = stage.complete(
             [n for group in names for n in group], _eeec_summary(study.top_jets.masses, summaries)
         )
-        manifest = stage.manifest()
-    result = StageResult(stage, manifest)
     report = stage.path / "report"
     if not (report / "zeta3_longest_side.png").exists():
         title = (

@@ -86,3 +86,12 @@ def test_cli_help_lists_subcommands(capsys):
 def test_builtin_demo_config_is_valid():
     study = load_config(TopEEECStudy, "demo")
     assert study.top_jets.ecm == 2000.0 and study.jets.subjet_r == 0.1
+
+
+def test_cli_refuses_negative_worker_count(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["eeec", "--config", "demo", "--workers", "-1"])
+    assert info.value.code == 2
+    assert (
+        "argument --workers: -1: allowed are 0 (inline) or more workers" in capsys.readouterr().err
+    )
