@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/obsforge eeec --config demo
+	$(BIN)/obsforge scan-shapes --config demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q

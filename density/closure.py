@@ -4,9 +4,12 @@ For a triangle shape the held-out histogram of zeta1 is the fraction of the tota
 of the held-out jets that falls in each bin and in the shape; its error treats jets as the
 independent units. The surrogate's histogram comes from model samples (with its MC error).
 
-    chi2 = sum_b (H_b - S_b)^2 / (sigma_H,b^2 + sigma_S,b^2),   ndf = number of bins,
+    chi2 = sum_b (H_b - S_b)^2 / (sigma_H,b^2 + sigma_S,b^2 + sigma_model,b^2),  ndf = bins,
 
 no parameter being fitted (the surrogate is normalised to the whole EEEC, not to the shape).
+sigma_model is the statistical uncertainty of the surrogate itself: the spread of the members
+of a bootstrap ensemble (their MC noise subtracted); it is zero for a single model, and
+``chi2_stat`` always leaves it out.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from obsforge.density.surrogate import EEECSurrogate
 from obsforge.observables.shapes import TriangleShape, in_shape, weighted_histogram
 
-__all__ = ["closure_edges", "shape_closure"]
+__all__ = ["closure_edges", "member_samples", "shape_closure"]
 
 
 def closure_edges(
@@ -32,6 +35,18 @@ def closure_edges(
     return zeta1[order][np.searchsorted(cumulative, targets).clip(0, len(zeta1) - 1)]
 
 
+def member_samples(
+    surrogate: EEECSurrogate, m_top: float, n_samples: int, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """n_samples / M weighted samples of each of the M members (seed + i), weights summing to
+    1 per member; for a single model the same samples as ``surrogate.weighted_samples``."""
+    size = max(1, n_samples // surrogate.n_members)
+    return [
+        surrogate.member(i).weighted_samples(size, m_top, seed + i)
+        for i in range(surrogate.n_members)
+    ]
+
+
 def shape_closure(
     surrogate: EEECSurrogate,
     shape: TriangleShape,
@@ -43,12 +58,14 @@ def shape_closure(
     n_bins: int = 16,
     n_samples: int = 2_000_000,
     seed: int = 0,
-    samples: tuple[np.ndarray, np.ndarray] | None = None,
+    samples: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """chi2 of the surrogate's shape marginal against held-out triplets at one mass.
 
     zeta (T, 3), weights (T,), jet_id (T,): held-out triplets (at least all those in the
-    shape); total_weight: the EEEC weight of all triplets of the held-out jets.
+    shape); total_weight: the EEEC weight of all triplets of the held-out jets. samples: per
+    ensemble member, (zeta, weights) of :meth:`EEECSurrogate.weighted_samples` at this mass
+    (to reuse them for many shapes); by default :func:`member_samples`.
     """
     mask = in_shape(zeta, shape)
     if mask.sum() < 10 * n_bins:
@@ -59,20 +76,32 @@ def shape_closure(
     edges = closure_edges(zeta[mask, 0], weights[mask], n_bins)
     data, data_error = weighted_histogram(zeta[mask, 0], weights[mask], edges, jet_id[mask])
     data, data_error = data / total_weight, data_error / total_weight
-    model, model_error = surrogate.marginal(shape, m_top, edges, n_samples, seed, samples)
-    variance = data_error**2 + model_error**2
-    chi2 = float(np.sum((data - model) ** 2 / variance))
+    members = samples or member_samples(surrogate, m_top, n_samples, seed)
+    histograms = []
+    for z, w in members:
+        inside = in_shape(z, shape)
+        histograms.append(weighted_histogram(z[inside, 0], w[inside], edges))
+    contents, errors = (np.array(a) for a in zip(*histograms, strict=True))
+    model = contents.mean(axis=0)
+    model_error = np.sqrt((errors**2).sum(axis=0)) / len(members)
+    spread = np.zeros_like(model)
+    if len(members) > 1:
+        spread = np.sqrt(np.clip(contents.var(axis=0, ddof=1) - (errors**2).mean(axis=0), 0, None))
+    stat = data_error**2 + model_error**2
+    chi2 = float(np.sum((data - model) ** 2 / (stat + spread**2)))
     return {
         "shape": [shape.n1, shape.n2, shape.delta],
         "m_top": m_top,
         "chi2": chi2,
         "ndf": n_bins,
         "chi2_ndf": chi2 / n_bins,
+        "chi2_stat": float(np.sum((data - model) ** 2 / stat)),
         "edges": edges.tolist(),
         "data": data.tolist(),
         "data_error": data_error.tolist(),
         "model": model.tolist(),
         "model_error": model_error.tolist(),
+        "model_spread": spread.tolist(),
         "data_fraction": float(data.sum()),
         "model_fraction": float(model.sum()),
     }

@@ -13,7 +13,13 @@ from pydantic import Field, model_validator
 
 from obsforge.config import Config
 
-__all__ = ["SampleConfig", "importance_subsample", "jet_split", "weight_cut"]
+__all__ = [
+    "SampleConfig",
+    "bootstrap_counts",
+    "importance_subsample",
+    "jet_split",
+    "weight_cut",
+]
 
 TRAIN, VALIDATION, TEST = 0, 1, 2
 
@@ -39,18 +45,33 @@ def jet_split(jet_id: np.ndarray, config: SampleConfig) -> np.ndarray:
     A hash of (jet id, seed) makes the split stateless: the same jet lands in the same set in
     every chunk and every run.
     """
-    mixed = np.asarray(jet_id, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    mixed ^= np.uint64((config.seed * 0xBF58476D1CE4E5B9) % 2**64)
-    mixed ^= mixed >> np.uint64(31)
-    mixed *= np.uint64(0x94D049BB133111EB)
-    mixed ^= mixed >> np.uint64(29)
-    u = (mixed >> np.uint64(11)).astype(np.float64) / 2.0**53
+    u = _jet_uniform(jet_id, config.seed)
     split = np.full(len(u), TRAIN, dtype=np.int8)
     split[u < config.test_fraction + config.validation_fraction * (1 - config.test_fraction)] = (
         VALIDATION
     )
     split[u < config.test_fraction] = TEST
     return split
+
+
+def _jet_uniform(jet_id: np.ndarray, seed: int) -> np.ndarray:
+    """A uniform number in [0, 1) per jet from a stateless hash of (jet id, seed)."""
+    mixed = np.asarray(jet_id, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    mixed ^= np.uint64((seed * 0xBF58476D1CE4E5B9) % 2**64)
+    mixed ^= mixed >> np.uint64(31)
+    mixed *= np.uint64(0x94D049BB133111EB)
+    mixed ^= mixed >> np.uint64(29)
+    return (mixed >> np.uint64(11)).astype(np.float64) / 2.0**53
+
+
+def bootstrap_counts(jet_id: np.ndarray, replica: int) -> np.ndarray:
+    """Poisson(1) multiplicities per jet (the Poisson bootstrap, Hanley & MacGibbon 2006),
+    stateless in (jet id, replica): multiplying every triplet weight of a jet by its count
+    resamples the jets, the independent units, with replacement."""
+    from scipy.stats import poisson
+
+    cdf = poisson.cdf(np.arange(20), 1.0)
+    return np.searchsorted(cdf, _jet_uniform(jet_id, 1_000_003 + replica), side="right")
 
 
 def weight_cut(weights: np.ndarray, n_target: float) -> float:

@@ -44,11 +44,17 @@ def build_model(kind: str, config: dict[str, Any] | None = None) -> torch.nn.Mod
 
 
 class EEECSurrogate:
-    """A density model plus the standardisation of its coordinates and context."""
+    """A density model (or a bagged ensemble of them) plus the standardisation of its
+    coordinates and context.
+
+    An ensemble of M members trained on Poisson-bootstrap replicas of the training jets stands
+    for the mixture (1/M) sum_i p_i; the spread of the members estimates the statistical
+    uncertainty that the finite training sample leaves in the surrogate.
+    """
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: torch.nn.Module | list[torch.nn.Module],
         y_mean: np.ndarray,
         y_std: np.ndarray,
         m_centre: float,
@@ -56,7 +62,7 @@ class EEECSurrogate:
         masses: list[float],
         info: dict[str, Any] | None = None,
     ) -> None:
-        self.model = model.eval()
+        self.models = [m.eval() for m in (model if isinstance(model, list) else [model])]
         self.y_mean = np.asarray(y_mean, dtype=np.float64)
         self.y_std = np.asarray(y_std, dtype=np.float64)
         self.m_centre, self.m_scale = float(m_centre), float(m_scale)
@@ -64,8 +70,23 @@ class EEECSurrogate:
         self.info = dict(info or {})
 
     @property
+    def model(self) -> torch.nn.Module:
+        """The first (for a single surrogate: the only) member."""
+        return self.models[0]
+
+    @property
     def kind(self) -> str:
         return self.model.kind
+
+    @property
+    def n_members(self) -> int:
+        return len(self.models)
+
+    def member(self, i: int) -> EEECSurrogate:
+        """Ensemble member i as a surrogate of its own (same standardisation)."""
+        return EEECSurrogate(
+            self.models[i], self.y_mean, self.y_std, self.m_centre, self.m_scale, self.masses
+        )
 
     def standardise(self, zeta: np.ndarray, m_top: np.ndarray | float) -> tuple[np.ndarray, ...]:
         """Sorted sides and masses -> standardised flow coordinates and context."""
@@ -91,8 +112,16 @@ class EEECSurrogate:
 
         Flow samples carry equal weights. MLP samples are importance samples from a Gaussian
         proposal, self-normalised: the MLP's own integral is only approximately 1 (it is
-        enforced by the loss), so marginals are fractions of the model's total.
+        enforced by the loss), so marginals are fractions of the model's total. An ensemble
+        draws n / M samples from each member (seed + i), each member's weights summing to 1 / M.
         """
+        if self.n_members > 1:
+            parts = [
+                self.member(i).weighted_samples(size, m_top, seed + i)
+                for i, size in enumerate(np.diff(np.linspace(0, n, self.n_members + 1).astype(int)))
+            ]
+            zeta = np.concatenate([p[0] for p in parts])
+            return zeta, np.concatenate([p[1] for p in parts]) / self.n_members
         zetas, weights = [], []
         context = self._context(m_top)
         with torch.random.fork_rng(devices=[]):
@@ -131,7 +160,7 @@ class EEECSurrogate:
         payload = {
             "kind": self.kind,
             "config": self.model.config.model_dump(),
-            "state_dict": self.model.state_dict(),
+            "state_dicts": [m.state_dict() for m in self.models],
             "y_mean": self.y_mean.tolist(),
             "y_std": self.y_std.tolist(),
             "m_centre": self.m_centre,
@@ -146,10 +175,13 @@ class EEECSurrogate:
     @classmethod
     def load(cls, path: str | Path) -> EEECSurrogate:
         payload = torch.load(path, map_location="cpu", weights_only=False)
-        model = build_model(payload["kind"], payload["config"])
-        model.load_state_dict(payload["state_dict"])
+        states = payload.get("state_dicts") or [payload["state_dict"]]
+        models = []
+        for state in states:
+            models.append(build_model(payload["kind"], payload["config"]))
+            models[-1].load_state_dict(state)
         return cls(
-            model,
+            models,
             payload["y_mean"],
             payload["y_std"],
             payload["m_centre"],
@@ -171,10 +203,11 @@ class EEECDistribution:
         s = self.surrogate
         y, context = s.standardise(zeta, self.m_top)
         param = next(s.model.parameters())
+        y_t = torch.as_tensor(y, dtype=param.dtype)
+        c_t = torch.as_tensor(context, dtype=param.dtype)
         with torch.no_grad():
-            log_p = s.model.log_prob(
-                torch.as_tensor(y, dtype=param.dtype), torch.as_tensor(context, dtype=param.dtype)
-            )
+            members = torch.stack([m.log_prob(y_t, c_t) for m in s.models])
+            log_p = torch.logsumexp(members, dim=0) - np.log(s.n_members)
         return log_p.double().cpu().numpy() - np.log(s.y_std).sum() + log_jacobian(zeta)
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:

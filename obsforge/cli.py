@@ -74,6 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(density)
     density.set_defaults(handler=_density)
+
+    scan = commands.add_parser(
+        "scan-shapes",
+        help="the whole chain (events -> EEEC -> surrogate -> NRE) scoring triangle shapes "
+        "by the 95%% HPD width of the m_top posterior",
+    )
+    _common(scan)
+    scan.set_defaults(handler=_scan_shapes)
+
+    binning = commands.add_parser(
+        "binning",
+        help="e+e- -> WW optimal observables: Fisher information, TGC bounds and the "
+        "information kept by uniform, Voronoi and optimal-transport binnings",
+    )
+    _common(binning)
+    binning.set_defaults(handler=_binning)
     return parser
 
 
@@ -136,6 +152,33 @@ def _density(args) -> int:
         )
     print(f"surrogate: {result.path / 'model.pt'}")
     print(f"report: {result.path / 'report'} (closure_m<mass>.png and .pdf)")
+    return 0
+
+
+def _scan_shapes(args) -> int:
+    from obsforge.shape_scan import ScanStudy, report_lines, run_scan
+
+    result = run_scan(load_config(ScanStudy, args.config, args.overrides), _execution(args))
+    for line in report_lines(result):
+        print(line)
+    return 0
+
+
+def _binning(args) -> int:
+    from obsforge.ww_binning import WWStudy, run_ww_fisher
+
+    result = run_ww_fisher(load_config(WWStudy, args.config, args.overrides), _execution(args))
+    summary = result.summary
+    print(
+        f"sigma(WW -> l nu q q') = {summary['sigma_pb']:.4f} pb, "
+        f"{summary['expected_events']:.3g} expected events"
+    )
+    for name, sigma in summary["bounds"]["sigma"].items():
+        print(f"  {name}: 1 sigma = {sigma:.3g}")
+    for method, rows in summary["retained"].items():
+        text = ", ".join(f"{k} bins {v:.3f}" for k, v in rows.items())
+        print(f"  retained ({method}): {text}")
+    print(f"report: {result.path / 'report'} (retained, alpha_voronoi, bounds .png/.pdf)")
     return 0
 
 

@@ -23,13 +23,14 @@ import torch
 from pydantic import Field, model_validator
 
 from obsforge.config import Config
-from obsforge.density.closure import shape_closure
+from obsforge.density.closure import member_samples, shape_closure
 from obsforge.density.coordinates import to_flow_coordinates
 from obsforge.density.data import (
     TEST,
     TRAIN,
     VALIDATION,
     SampleConfig,
+    bootstrap_counts,
     importance_subsample,
     jet_split,
 )
@@ -53,7 +54,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: training triplets carry their jet id (bootstrap ensembles)
 DENSITY_VERSION = 1
 
 
@@ -76,6 +77,13 @@ class DensitySettings(Config):
 
     model: Literal["flow", "mlp"] = "flow"
     energy_weighted: bool = Field(True, description="False trains on the unweighted triplets")
+    ensemble: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="members, each trained on a Poisson bootstrap of the training jets; their "
+        "spread is the surrogate's statistical uncertainty (1: one model on all jets)",
+    )
     train_masses: list[float] | None = Field(None, description="default: all but hold-outs")
     holdout_masses: list[float] = Field(default_factory=list, description="left out of training")
     sample: SampleConfig = SampleConfig()
@@ -188,6 +196,7 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
             ):
                 train_parts.append(
                     (kind, zeta[fit[idx]], w, split[fit[idx]], np.full(len(idx), m_top))
+                    + (jet_id[fit[idx]],)
                 )
 
     arrays: dict[str, np.ndarray] = {}
@@ -197,6 +206,7 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
         arrays[f"{kind}_weight"] = np.concatenate([p[2] for p in parts])
         arrays[f"{kind}_split"] = np.concatenate([p[3] for p in parts])
         arrays[f"{kind}_m_top"] = np.concatenate([p[4] for p in parts])
+        arrays[f"{kind}_jet_id"] = np.concatenate([p[5] for p in parts])
     for i, key in enumerate(("test_zeta", "test_weight", "test_jet_id", "test_m_top")):
         arrays[key] = np.concatenate([p[i] for p in test_parts])
     stage.write("data.npz", lambda tmp: np.savez(tmp, **arrays))
@@ -212,6 +222,7 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
 class _ModelConfig(Config):
     model: str
     energy_weighted: bool
+    ensemble: int
     architecture: dict[str, Any]
     training: TrainingConfig
 
@@ -233,6 +244,7 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     model_config = _ModelConfig(
         model=settings.model,
         energy_weighted=settings.energy_weighted,
+        ensemble=settings.ensemble,
         architecture=architecture.model_dump(),
         training=settings.training,
     )
@@ -251,9 +263,12 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     w_fit = weight_fit[:, None]
     y_mean = (w_fit * y).sum(0) / w_fit.sum()
     y_std = np.sqrt((w_fit * (y - y_mean) ** 2).sum(0) / w_fit.sum())
-    torch.manual_seed(settings.training.seed)
+    models = []
+    for i in range(settings.ensemble):
+        torch.manual_seed(settings.training.seed + i)
+        models.append(build_model(settings.model, architecture.model_dump()))
     surrogate = EEECSurrogate(
-        build_model(settings.model, architecture.model_dump()),
+        models,
         y_mean,
         y_std,
         m_centre=float(np.mean(masses)),
@@ -261,15 +276,22 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         masses=masses,
         info={"energy_weighted": settings.energy_weighted},
     )
-    # Through surrogate.standardise, so training and inference share one definition.
-    train_t = _tensors(zeta_fit, weight_fit, m_top[fit], surrogate)
     val = split == VALIDATION
+    # Through surrogate.standardise, so training and inference share one definition.
     val_t = _tensors(zeta[val], weight[val], m_top[val], surrogate)
-    history = train(
-        surrogate.model, train_t, val_t, settings.training, checkpoint=stage.path / "checkpoint.pt"
-    )
-    surrogate.model.cpu().eval()
-    surrogate.info["history"] = history
+    histories = []
+    for i, model in enumerate(surrogate.models):
+        w_i = weight_fit
+        if settings.ensemble > 1:  # member i: a Poisson bootstrap replica of the training jets
+            w_i = weight_fit * bootstrap_counts(data[f"{kind}_jet_id"][fit], i)
+        keep = w_i > 0
+        train_t = _tensors(zeta_fit[keep], w_i[keep], m_top[fit][keep], surrogate)
+        member_training = settings.training.model_copy(update={"seed": settings.training.seed + i})
+        checkpoint = stage.path / f"checkpoint-{i}.pt"
+        histories.append(train(model, train_t, val_t, member_training, checkpoint=checkpoint))
+        model.cpu().eval()
+    history = histories[0]
+    surrogate.info["history"] = histories if settings.ensemble > 1 else history
     stage.write("model.pt", surrogate.save)
     closure = _closure(surrogate, study, data, data_stage.summary["test_total_weight"])
     stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
@@ -277,16 +299,19 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     summary = {
         "model": settings.model,
         "energy_weighted": settings.energy_weighted,
+        "ensemble": settings.ensemble,
         "epochs": len(history),
+        "member_epochs": [len(h) for h in histories],
         "best_val_loss": min(h["val_loss"] for h in history),
         "samples_per_s": float(np.median([h["samples_per_s"] for h in history])),
         "closure": [
-            {k: c[k] for k in ("shape", "m_top", "chi2", "ndf", "chi2_ndf", "role")}
+            {k: c[k] for k in ("shape", "m_top", "chi2", "chi2_stat", "ndf", "chi2_ndf", "role")}
             for c in closure
         ],
     }
     result = stage.complete(["model.pt", "closure.json"], summary)
-    (stage.path / "checkpoint.pt").unlink(missing_ok=True)
+    for checkpoint in stage.path.glob("checkpoint-*.pt"):
+        checkpoint.unlink()
     return result
 
 
@@ -307,7 +332,7 @@ def closure_at_mass(
     One set of model samples serves all shapes.
     """
     at_mass = data["test_m_top"] == m_top
-    samples = surrogate.weighted_samples(settings.n_samples, m_top, seed=round(m_top * 1000))
+    samples = member_samples(surrogate, m_top, settings.n_samples, seed=round(m_top * 1000))
     held_out = (
         data["test_zeta"][at_mass],
         data["test_weight"][at_mass],

@@ -25,7 +25,7 @@ from obsforge.density.coordinates import (
     to_flow_coordinates,
     validate_zeta,
 )
-from obsforge.density.data import weight_cut
+from obsforge.density.data import bootstrap_counts, weight_cut
 
 torch.set_num_threads(2)
 SMALL_FLOW = FlowConfig(layers=2, hidden=32, blocks=1, bins=8)
@@ -238,3 +238,31 @@ def test_jet_split_is_stateless_and_has_the_configured_fractions():
     np.testing.assert_array_equal(jet_split(jets[::7], config), split_all[::7])
     fractions = np.bincount(split_all, minlength=3) / len(jets)
     np.testing.assert_allclose(fractions, [0.6, 0.15, 0.25], atol=0.005)
+
+
+def test_ensemble_is_the_mixture_of_its_members(tmp_path):
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append(DensityMLP(MLPConfig(layers=1, hidden=8)))
+    ensemble = EEECSurrogate(members, np.zeros(3), np.ones(3), 175.0, 5.0, [170.0, 180.0])
+    zeta = np.sort(np.random.default_rng(0).uniform(0.01, 0.3, (50, 3)), axis=1)
+    each = np.stack([ensemble.member(i)(172.5).log_prob(zeta) for i in (0, 1)])
+    np.testing.assert_allclose(
+        ensemble(172.5).log_prob(zeta), np.logaddexp(*each) - np.log(2), rtol=1e-6
+    )
+    loaded = EEECSurrogate.load(ensemble.save(tmp_path / "ensemble.pt"))
+    assert loaded.n_members == 2
+    np.testing.assert_array_equal(loaded(172.5).log_prob(zeta), ensemble(172.5).log_prob(zeta))
+    _, weights = ensemble.weighted_samples(1000, 172.5)
+    assert weights.sum() == pytest.approx(1.0)
+
+
+def test_poisson_bootstrap_counts_are_stateless_and_poisson():
+    jets = np.arange(100_000)
+    counts = bootstrap_counts(jets, 3)
+    np.testing.assert_array_equal(counts, bootstrap_counts(jets, 3))
+    assert counts.mean() == pytest.approx(1.0, abs=0.01)
+    assert counts.var() == pytest.approx(1.0, abs=0.02)
+    assert np.mean(counts == 0) == pytest.approx(np.exp(-1), abs=0.005)
+    assert abs(np.corrcoef(counts, bootstrap_counts(jets, 4))[0, 1]) < 0.02

@@ -42,7 +42,7 @@ def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch)
         (180.0, "trained"),
     }
     assert all(np.isfinite(row["chi2"]) and row["ndf"] == 4 for row in summary["closure"])
-    assert not (result.path / "checkpoint.pt").exists()
+    assert not list(result.path.glob("checkpoint*.pt"))
     assert (result.path / "report" / "closure_m175.png").exists()
 
     data_dir = next(tmp_path.glob("tiny/density-data-*"))
@@ -56,6 +56,16 @@ def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch)
     assert surrogate.masses == [170.0, 180.0] and surrogate.kind == "flow"
     closure = json.loads((result.path / "closure.json").read_text())
     assert len(closure) == 4
+
+    # A bootstrap ensemble: same data stage, two members, a model spread in the closure.
+    density = {**study.density.model_dump(), "ensemble": 2}
+    ensemble = validate_config(DensityStudy, {**study.model_dump(), "density": density})
+    two = run_density(ensemble, Execution(workers=0))
+    assert two.path != result.path and two.summary["member_epochs"] == [2, 2]
+    assert EEECSurrogate.load(two.path / "model.pt").n_members == 2
+    rows = json.loads((two.path / "closure.json").read_text())
+    assert any(max(row["model_spread"]) > 0 for row in rows)
+    assert all(row["chi2"] <= row["chi2_stat"] + 1e-12 for row in rows)
 
     import obsforge.eeec_density as module
 

@@ -1,0 +1,238 @@
+"""The optimal-observable study of e+e- -> W+W- -> l nu q q' with anomalous TGCs.
+
+One stage, ``ww-fisher``:
+
+1. the unbinned Fisher information of (dg1Z, dkappa_gamma, lambda) from ``events`` weighted
+   events, generated and reduced chunk by chunk (Dask tasks return streaming sums, so 1e8 events
+   need no more memory than one chunk);
+2. binnings built on a ``fit`` sample and evaluated on an independent ``test`` sample: uniform
+   grids in alpha, Voronoi cells (k-means in the F^-1 metric) and equal-population transport
+   cells, as a function of the number of bins;
+3. the report: Fisher matrix, 1-sigma bounds and correlations at the luminosity, retained
+   information det(F_binned / F)^(1/3) vs bins, plots.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from obsforge.config import Config
+from obsforge.events.ww import WWConfig, generate_ww
+from obsforge.events.ww_amplitude import COUPLINGS
+from obsforge.observables.binning import transport_binning, uniform_binning, voronoi_binning
+from obsforge.observables.fisher import (
+    FisherAccumulator,
+    bounds,
+    fisher_binned,
+    fisher_unbinned,
+    optimal_observables,
+    retained_fraction,
+)
+from obsforge.parallel import Execution, dask_client, map_tasks
+from obsforge.rundir import StageDir, StageResult
+
+__all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
+
+log = logging.getLogger(__name__)
+
+WW_VERSION = 1
+
+
+class WWBinningSettings(Config):
+    """Which binnings are compared, and on how many events."""
+
+    bins: list[int] = Field([8, 16, 27, 50, 100, 200], min_length=1)
+    per_axis: list[int] = Field([2, 3, 4, 5, 6], min_length=1, description="uniform grids")
+    fit_events: int = Field(200_000, ge=1000, description="events the bins are built on")
+    test_events: int = Field(400_000, ge=1000, description="independent events they are scored on")
+    transport_events: int = Field(4000, ge=100, description="subsample for the exact OT solver")
+    restarts: int = Field(3, ge=1)
+
+
+class WWStudy(Config):
+    """Configuration of the WW optimal-observable study."""
+
+    name: str = Field("ww240", pattern=r"^[A-Za-z0-9_.-]+$")
+    runs_dir: str = "runs"
+    process: WWConfig = WWConfig()
+    events: int = Field(4_000_000, ge=1000, description="weighted events for the unbinned F")
+    chunk_size: int = Field(500_000, ge=1000)
+    luminosity_ab: float = Field(5.6, gt=0, description="integrated luminosity in ab^-1")
+    couplings: list[str] = Field(list(COUPLINGS), min_length=1, description="fitted couplings")
+    seed: int = Field(1, ge=0)
+    binning: WWBinningSettings = WWBinningSettings()
+
+    @model_validator(mode="after")
+    def _known_couplings(self) -> WWStudy:
+        unknown = [c for c in self.couplings if c not in COUPLINGS]
+        if unknown or len(set(self.couplings)) != len(self.couplings):
+            raise ValueError(
+                f"couplings = {self.couplings}: allowed are distinct names from {list(COUPLINGS)}"
+            )
+        return self
+
+    def columns(self) -> list[int]:
+        return [COUPLINGS.index(c) for c in self.couplings]
+
+    @property
+    def luminosity_pb(self) -> float:
+        return self.luminosity_ab * 1e6
+
+
+def _chunk(
+    config: WWConfig, n: int, seed: int, columns: list[int], fraction: float
+) -> FisherAccumulator:
+    """One chunk's Fisher sums; its weights (summing to sigma) scaled by its share of events."""
+    events = generate_ww(n, config, seed)
+    alpha = optimal_observables(events["c0"], events["c1"])[:, columns]
+    return FisherAccumulator(len(columns)).add(alpha, events["weight"] * fraction)
+
+
+def run_ww_fisher(study: WWStudy, execution: Execution | None = None) -> StageResult:
+    """Unbinned Fisher information, bounds, and the information kept by each binning."""
+    execution = execution or Execution()
+    stage = StageDir(study.runs_dir, study.name, "ww-fisher", study, [], WW_VERSION)
+    if (done := stage.result()) is not None:
+        return done
+    stage.begin(seeds={"events": study.seed})
+    sizes = [study.chunk_size] * (study.events // study.chunk_size)
+    if study.events % study.chunk_size:
+        sizes.append(study.events % study.chunk_size)
+    tasks = [
+        dict(
+            config=study.process,
+            n=n,
+            seed=1000 * study.seed + i,
+            columns=study.columns(),
+            fraction=n / study.events,
+        )
+        for i, n in enumerate(sizes)
+    ]
+    with dask_client(execution) as client:
+        parts = map_tasks(client, _chunk, tasks, "WW events")
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.merge(part)
+    lumi = study.luminosity_pb
+    fisher = total.fisher(lumi)
+    result: dict[str, Any] = {
+        "couplings": study.couplings,
+        "sigma_pb": total.sum_weight,
+        "sigma_error_pb": float(np.sqrt(total.sum_weight_sq)),
+        "expected_events": total.sum_weight * lumi,
+        "luminosity_ab": study.luminosity_ab,
+        "weighted_events": total.events,
+        "fisher": fisher.tolist(),
+        "bounds": bounds(fisher, tuple(study.couplings)),
+    }
+    result["binning"] = _binnings(study, fisher)
+    stage.write("ww_fisher.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
+    _plots(study, fisher, result, stage.path / "report")
+    summary = {k: result[k] for k in ("sigma_pb", "expected_events", "bounds")}
+    summary["retained"] = {
+        method: dict(zip(map(str, rows["bins"]), rows["retained"], strict=True))
+        for method, rows in result["binning"].items()
+    }
+    return stage.complete(["ww_fisher.json"], summary)
+
+
+def _samples(study: WWStudy) -> tuple[np.ndarray, ...]:
+    settings = study.binning
+    fit = generate_ww(settings.fit_events, study.process, seed=10**6 + study.seed)
+    test = generate_ww(settings.test_events, study.process, seed=2 * 10**6 + study.seed)
+    columns = study.columns()
+    return (
+        optimal_observables(fit["c0"], fit["c1"])[:, columns],
+        fit["weight"],
+        optimal_observables(test["c0"], test["c1"])[:, columns],
+        test["weight"],
+    )
+
+
+def _binnings(study: WWStudy, fisher: np.ndarray) -> dict[str, dict[str, list]]:
+    """Retained information on the test sample, relative to its own unbinned F."""
+    settings = study.binning
+    alpha, weight, alpha_test, weight_test = _samples(study)
+    lumi = study.luminosity_pb
+    reference = fisher_unbinned(alpha_test, weight_test, lumi)
+
+    def score(binning) -> float:
+        labels = binning.assign(alpha_test)
+        return retained_fraction(
+            fisher_binned(alpha_test, weight_test, labels, binning.n_bins, lumi), reference
+        )
+
+    out: dict[str, dict[str, list]] = {}
+    uniform = [uniform_binning(alpha, weight, n) for n in settings.per_axis]
+    out["uniform"] = {"bins": [b.n_bins for b in uniform], "retained": [score(b) for b in uniform]}
+
+    def voronoi(k):
+        return voronoi_binning(alpha, weight, fisher, k, restarts=settings.restarts)
+
+    def transport(k):
+        return transport_binning(alpha, weight, fisher, k, n_transport=settings.transport_events)
+
+    for method, build in (("voronoi", voronoi), ("transport", transport)):
+        rows = {"bins": [], "retained": []}
+        for k in settings.bins:
+            rows["bins"].append(k)
+            rows["retained"].append(score(build(k)))
+            log.info("%s %d bins: retained %.4f", method, k, rows["retained"][-1])
+        out[method] = rows
+    return out
+
+
+def _plots(study: WWStudy, fisher: np.ndarray, result: dict[str, Any], folder) -> None:
+    from obsforge.plotting import new_figure, save_figure
+
+    # Retained information vs number of bins.
+    fig, ax = new_figure(figsize=(7, 5))
+    for method, rows in result["binning"].items():
+        ax.plot(rows["bins"], rows["retained"], "o-", label=method)
+    ax.axhline(0.99, color="grey", lw=1, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of bins")
+    ax.set_ylabel(r"retained $[\det F_{binned} / \det F]^{1/3}$")
+    ax.legend()
+    save_figure(fig, folder / "retained")
+
+    if len(fisher) < 2:
+        return
+    # alpha scatter (first two couplings) coloured by 27 Voronoi cells.
+    alpha, weight, _, _ = _samples(study)
+    cells = voronoi_binning(alpha, weight, fisher, 27, restarts=1)
+    rng = np.random.default_rng(0)
+    p = weight / weight.sum()
+    show = rng.choice(len(alpha), size=min(20_000, len(alpha)), replace=False, p=p)
+    fig, ax = new_figure(figsize=(7, 6))
+    ax.scatter(alpha[show, 0], alpha[show, 1], c=cells.labels[show] % 10, cmap="tab10", s=2)
+    ax.set_xlabel(f"alpha({study.couplings[0]})")
+    ax.set_ylabel(f"alpha({study.couplings[1]})")
+    ax.set_title("optimal observables, 27 Voronoi cells (unweighted events)", fontsize=11)
+    save_figure(fig, folder / "alpha_voronoi")
+
+    # 1-sigma ellipses of each pair of couplings (others profiled).
+    covariance = np.linalg.inv(fisher)
+    pairs = list(itertools.combinations(range(len(fisher)), 2))
+    if not pairs:
+        return
+    fig, axes = new_figure(ncols=len(pairs), figsize=(5 * len(pairs), 4.8), squeeze=False)
+    angle = np.linspace(0, 2 * np.pi, 200)
+    for ax, (i, j) in zip(axes[0], pairs, strict=True):
+        block = covariance[np.ix_([i, j], [i, j])]
+        chol = np.linalg.cholesky(block)
+        ellipse = chol @ np.stack([np.cos(angle), np.sin(angle)])
+        ax.plot(ellipse[0], ellipse[1], color="tab:blue", label="unbinned optimal observables")
+        ax.set_xlabel(study.couplings[i])
+        ax.set_ylabel(study.couplings[j])
+        ax.ticklabel_format(style="sci", scilimits=(0, 0))
+    axes[0, 0].legend(fontsize=9)
+    energy, lumi = study.process.sqrt_s, study.luminosity_ab
+    fig.suptitle(f"1$\\sigma$ at {lumi:g} ab$^{{-1}}$, sqrt(s) = {energy:g} GeV")
+    save_figure(fig, folder / "bounds")

@@ -1,0 +1,224 @@
+"""e+e- -> WW amplitudes, optimal observables, Fisher information and binnings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from obsforge.config import ConfigError, validate_config
+from obsforge.events.ww import (
+    WWConfig,
+    amplitudes,
+    born_cross_section,
+    generate_ww,
+    squared_amplitude_terms,
+    ww_kinematics,
+)
+from obsforge.events.ww_amplitude import COUPLINGS
+from obsforge.observables.binning import transport_binning, uniform_binning, voronoi_binning
+from obsforge.observables.fisher import (
+    FisherAccumulator,
+    bounds,
+    fisher_binned,
+    fisher_unbinned,
+    optimal_observables,
+    retained_fraction,
+)
+from obsforge.parallel import Execution
+from obsforge.ww_binning import WWStudy, run_ww_fisher
+
+
+@pytest.fixture(scope="module")
+def events():
+    return generate_ww(100_000, WWConfig(), seed=3)
+
+
+def test_kinematics_conserve_momentum_and_put_ws_on_shell(events):
+    final = events["f1"] + events["fbar2"] + events["f3"] + events["fbar4"]
+    np.testing.assert_allclose(final, np.tile([240.0, 0, 0, 0], (len(final), 1)), atol=1e-9)
+
+    def mass2(p):
+        return p[:, 0] ** 2 - (p[:, 1:] ** 2).sum(1)
+
+    np.testing.assert_allclose(mass2(events["f1"] + events["fbar2"]), 80.379**2, rtol=1e-12)
+    np.testing.assert_allclose(mass2(events["f3"] + events["fbar4"]), 80.379**2, rtol=1e-12)
+    assert np.abs(mass2(events["f1"])).max() < 1e-8
+
+
+def test_squared_amplitude_is_exactly_quadratic_in_the_couplings(events):
+    """|A(theta)|^2 computed directly from the form factors at theta equals the quadratic form
+    c0 + c1 theta + theta c2 theta of the linear basis, to machine precision."""
+    config = WWConfig()
+    angles = events["angles"][:500]
+    momenta = ww_kinematics(angles, config.sqrt_s, config.inputs.m_w)
+    c0, c1, c2 = squared_amplitude_terms(amplitudes(momenta, config.inputs), config)
+    rng = np.random.default_rng(0)
+    for theta in rng.normal(0, 0.3, (4, 3)):
+        direct = amplitudes(momenta, config.inputs, theta)
+        spin = {-1: 0.25, 1: 0.25}
+        value = sum(w * np.abs(direct[h][0]) ** 2 for h, w in spin.items())
+        quadratic = c0 + c1 @ theta + np.einsum("bij,i,j->b", c2, theta, theta)
+        np.testing.assert_allclose(value, quadratic, rtol=1e-11)
+
+
+def test_born_cross_section_and_gauge_cancellation():
+    """SM on-shell sigma(e+e- -> WW) at 240 GeV: the 4-fermion sample reproduces it through the
+    decay currents; at high energy the gauge cancellation between the t-channel and the s-channel
+    gamma/Z makes sigma fall (~ log s / s); right-handed electrons do not see the neutrino."""
+    config = WWConfig()
+    sigma, error = born_cross_section(config, n=100_000)
+    assert sigma == pytest.approx(17.13, rel=0.01)  # G_mu scheme, see docs/ww_binning.md
+    four_fermion = generate_ww(100_000, config, seed=5)["weight"].sum() / config.branching
+    assert four_fermion == pytest.approx(sigma, rel=0.01)
+    high = born_cross_section(WWConfig(sqrt_s=3000.0), n=50_000)[0]
+    medium = born_cross_section(WWConfig(sqrt_s=500.0), n=50_000)[0]
+    assert high * 3000.0**2 < 5 * medium * 500.0**2  # without cancellation: x 36
+    right = born_cross_section(WWConfig(pol_electron=1.0), n=50_000)[0]
+    left = born_cross_section(WWConfig(pol_electron=-1.0), n=50_000)[0]
+    assert right < 0.02 * left
+
+
+def test_born_cross_section_agrees_with_pythia():
+    """PYTHIA 8 ffbar2WW with the same alpha, sin^2 theta_W and M_W (lepton PDFs off) includes
+    Breit-Wigner W line shapes, which lower sigma by about 1% at 240 GeV."""
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for line in (
+        "Beams:idA = 11",
+        "Beams:idB = -11",
+        "Beams:eCM = 240.",
+        "PDF:lepton = off",
+        "WeakDoubleBoson:ffbar2WW = on",
+        "PartonLevel:all = off",
+        "HadronLevel:all = off",
+        "ProcessLevel:resonanceDecays = off",
+        "Print:quiet = on",
+    ):
+        pythia.readString(line)
+    pythia.init()
+    for _ in range(4000):
+        pythia.next()
+    reference = pythia.infoPython().sigmaGen() * 1e9
+    inputs = {"m_w": 80.385, "alpha": 7.830e-3, "sin2w": 0.2312}
+    ours = born_cross_section(WWConfig(inputs=inputs), n=50_000)[0]
+    assert ours == pytest.approx(reference, rel=0.03)
+    assert ours > reference  # the on-shell limit lies above the Breit-Wigner-smeared one
+
+
+def test_w_decay_angles_are_those_of_a_spin_one_particle(events):
+    """Integrated over the rest, the W- decay polar distribution is a polynomial of degree 2 in
+    cos theta1 and the azimuth has harmonics up to 2 phi1: higher moments vanish."""
+    w = events["weight"] / events["weight"].sum()
+    c, phi = events["angles"][:, 2], events["angles"][:, 3]
+    p3 = 0.5 * (5 * c**3 - 3 * c)
+    p4 = (35 * c**4 - 30 * c**2 + 3) / 8
+
+    def moment(f):
+        mean = np.sum(w * f)
+        error = np.sqrt(np.sum(w**2 * (f - mean) ** 2))
+        return mean, error
+
+    for f in (p3, p4, np.cos(3 * phi), np.cos(4 * phi)):
+        mean, error = moment(f)
+        assert abs(mean) < 4 * error
+    mean, error = moment(c)  # the V-A forward-backward asymmetry is there
+    assert abs(mean) > 10 * error
+
+
+def test_optimal_observables_match_finite_differences(events):
+    """alpha_i = d ln|A|^2 / d theta_i at 0; |A|^2 is quadratic, so a central difference is
+    exact up to rounding."""
+    c0, c1, c2 = events["c0"][:1000], events["c1"][:1000], events["c2"][:1000]
+    alpha = optimal_observables(c0, c1)
+    h = 1e-4
+    for i in range(len(COUPLINGS)):
+        e = np.zeros(len(COUPLINGS))
+        e[i] = h
+
+        def value(theta):
+            return c0 + c1 @ theta + np.einsum("bij,i,j->b", c2, theta, theta)
+
+        numeric = (value(e) - value(-e)) / (2 * h) / c0
+        np.testing.assert_allclose(alpha[:, i], numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_fisher_information_of_the_linear_toy_matches_the_closed_form():
+    """p(x | theta) = (1 + theta x) / 2 on [-1, 1]: alpha = x at theta = 0, F = 1/3 per event;
+    K equal bins keep F_K = 1/3 - 1/(3 K^2)."""
+    x = np.linspace(-1, 1, 200_001)
+    x = 0.5 * (x[1:] + x[:-1])  # midpoint rule: weights are the exact probabilities
+    weight = np.full(len(x), 1.0 / len(x))
+    alpha = x[:, None]
+    assert fisher_unbinned(alpha, weight, 1.0)[0, 0] == pytest.approx(1 / 3, rel=1e-8)
+    for k in (2, 5, 10):
+        labels = np.minimum(((x + 1) / 2 * k).astype(int), k - 1)
+        binned = fisher_binned(alpha, weight, labels, k, 1.0)[0, 0]
+        assert binned == pytest.approx(1 / 3 - 1 / (3 * k**2), rel=1e-6)
+        # Voronoi cells of a uniform 1-D density are the equal bins: the optimum.
+        a, w = alpha[::20], weight[::20] * 20
+        cells = voronoi_binning(a, w, np.array([[1 / 3]]), k, restarts=2)
+        kept = fisher_binned(a, w, cells.labels, k, 1.0)[0, 0]
+        assert kept == pytest.approx(1 / 3 - 1 / (3 * k**2), rel=1e-3)
+
+
+def test_streaming_accumulation_equals_in_memory(events):
+    alpha = optimal_observables(events["c0"], events["c1"])
+    weight = events["weight"]
+    whole = fisher_unbinned(alpha, weight, 5.6e6)
+    parts = [FisherAccumulator(3).add(alpha[i::7], weight[i::7]) for i in range(7)]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.merge(part)
+    np.testing.assert_allclose(total.fisher(5.6e6), whole, rtol=1e-12)
+
+
+def test_voronoi_binning_beats_uniform_and_transport_is_equal_population(events):
+    alpha = optimal_observables(events["c0"], events["c1"])
+    weight = events["weight"]
+    fisher = fisher_unbinned(alpha, weight, 1.0)
+    uniform = uniform_binning(alpha, weight, 3)  # 27 bins
+    voronoi = voronoi_binning(alpha, weight, fisher, 27, restarts=1)
+    kept_uniform = retained_fraction(fisher_binned(alpha, weight, uniform.labels, 27, 1.0), fisher)
+    kept_voronoi = retained_fraction(fisher_binned(alpha, weight, voronoi.labels, 27, 1.0), fisher)
+    assert 0 < kept_uniform < kept_voronoi < 1
+    transport = transport_binning(alpha, weight, fisher, 10, n_transport=2000, iterations=5)
+    population = np.bincount(transport.labels, weight, minlength=10) / weight.sum()
+    np.testing.assert_allclose(population, 0.1, atol=0.03)
+    np.testing.assert_array_equal(voronoi.assign(alpha[:100]), voronoi.labels[:100])
+
+
+def test_bad_inputs_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="below the W\\+W- threshold"):
+        validate_config(WWConfig, {"sqrt_s": 150.0})
+    with pytest.raises(ConfigError, match="allowed are distinct names"):
+        validate_config(WWStudy, {"couplings": ["dg1z", "kappa_z"]})
+    with pytest.raises(ValueError, match="singular"):
+        bounds(np.array([[1.0, 1.0], [1.0, 1.0]]))
+
+
+def test_ww_stage_end_to_end(tmp_path):
+    study = validate_config(
+        WWStudy,
+        {
+            "runs_dir": str(tmp_path),
+            "events": 30_000,
+            "chunk_size": 10_000,
+            "binning": {
+                "bins": [8],
+                "per_axis": [2],
+                "fit_events": 5000,
+                "test_events": 5000,
+                "transport_events": 500,
+                "restarts": 1,
+            },
+        },
+    )
+    result = run_ww_fisher(study, Execution(workers=0))
+    summary = result.summary
+    assert summary["sigma_pb"] == pytest.approx(17.13 * WWConfig().branching, rel=0.03)
+    sigma = summary["bounds"]["sigma"]
+    assert set(sigma) == set(COUPLINGS) and all(0 < v < 1e-2 for v in sigma.values())
+    assert 0 < summary["retained"]["voronoi"]["8"] < 1
+    assert (result.path / "report" / "retained.png").exists()
+    assert run_ww_fisher(study, Execution(workers=0)).manifest == result.manifest
