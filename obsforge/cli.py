@@ -178,6 +178,12 @@ def _binning(args) -> int:
     for method, rows in summary["retained"].items():
         text = ", ".join(f"{k} bins {v:.3f}" for k, v in rows.items())
         print(f"  retained ({method}): {text}")
+    if "reco" in summary:
+        reco = summary["reco"]
+        print(
+            f"  reco level (SALLY): retained {reco['retained']:.3f} "
+            f"(perfect detector, q/qbar unknown: {reco['retained_perfect_detector_folded']:.3f})"
+        )
     print(f"report: {result.path / 'report'} (retained, alpha_voronoi, bounds .png/.pdf)")
     return 0
 

@@ -187,7 +187,7 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
     for m_top in study.top_jets.masses:
         h, w = _pythia_jets(eeec, study, m_top, shapes, edges)
         cov_masses.append(m_top)
-        covariances.append(jet_covariance(h, w))
+        covariances.append(_checked_covariance(jet_covariance(h, w), shapes, m_top, len(w)))
         data_means.append(h.sum(0) / w.sum())
         jet_counts[f"{m_top:g}"] = len(w)
     arrays.update(
@@ -210,6 +210,23 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
             pulls[f"{m_top:g}"] = float(np.sqrt(np.mean(((mu - data_means[i]) / sigma) ** 2)))
     summary = {"n_shapes": len(shapes), "jets": jet_counts, "rms_pull_surrogate_vs_pythia": pulls}
     return stage.complete(["search_data.npz"], summary)
+
+
+def _checked_covariance(cov: np.ndarray, shapes, m_top: float, n_jets: int) -> np.ndarray:
+    """The per-jet covariance (S, K, K), refused when a shape's matrix is singular: a bin that no
+    PYTHIA jet fills has no estimated fluctuation, and the Gaussian likelihood would be infinite."""
+    for s, c in enumerate(cov):
+        scale = np.trace(c) / len(c)
+        if scale <= 0 or np.linalg.eigvalsh(c)[0] <= 1e-12 * scale:
+            empty = np.flatnonzero(np.diagonal(c) <= 1e-12 * max(scale, 1e-300)).tolist()
+            raise ValueError(
+                f"shape ({shapes[s].n1:g}, {shapes[s].n2:g}) at m_top = {m_top:g}: the jet "
+                f"covariance of its {len(c)} bins is singular (bins {empty} get no weight from "
+                f"{n_jets} PYTHIA jets); the surrogate's bin edges do not match the PYTHIA "
+                "triplets or there are too few jets: train the surrogate further, raise "
+                "events_per_mass / search.jets_per_mass, or use fewer search.n_bins"
+            )
+    return cov
 
 
 def _shape_position(shapes: list[TriangleShape], n1: float, n2: float) -> int:
@@ -503,13 +520,15 @@ def _plot_heatmap(result: dict[str, Any], stem) -> None:
 
     shapes = np.asarray(result["shapes"])
     n1s, n2s = np.unique(shapes[:, 0]), np.unique(shapes[:, 1])
-    fig, axes = new_figure(ncols=2, figsize=(13, 5.5), squeeze=False)
+    fig, axes = new_figure(ncols=2, figsize=(15, 6), squeeze=False)
     for ax, method in zip(axes[0], ("nre", "exact"), strict=True):
         table = np.full((len(n2s), len(n1s)), np.nan)
         for (n1, n2, _), width in zip(shapes, result["hpd95_width"][method], strict=True):
             table[np.searchsorted(n2s, n2), np.searchsorted(n1s, n1)] = width / 2
         mesh = ax.pcolormesh(_cell_edges(n1s), _cell_edges(n2s), table, cmap="viridis_r")
-        fig.colorbar(mesh, ax=ax, label="95% HPD half-width [GeV]")
+        colorbar = fig.colorbar(mesh, ax=ax)
+        colorbar.set_label("95% HPD half-width [GeV]", fontsize=13)
+        colorbar.ax.tick_params(labelsize=11)
         best = result["best" if method == "nre" else "best_exact"]["shape"]
         n1, n2 = (float(v) for v in best.strip("()").split(","))
         ax.plot(n1, n2, "r*", ms=14, label=f"best {best}")

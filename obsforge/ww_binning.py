@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from obsforge.config import Config
+from obsforge.density.training import TrainingConfig, train
 from obsforge.events.ww import WWConfig, generate_ww
 from obsforge.events.ww_amplitude import COUPLINGS
 from obsforge.observables.binning import transport_binning, uniform_binning, voronoi_binning
@@ -33,6 +34,12 @@ from obsforge.observables.fisher import (
     fisher_unbinned,
     optimal_observables,
     retained_fraction,
+)
+from obsforge.observables.sally import (
+    DetectorConfig,
+    ScoreRegressor,
+    folded_scores,
+    reco_features,
 )
 from obsforge.parallel import Execution, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
@@ -55,6 +62,18 @@ class WWBinningSettings(Config):
     restarts: int = Field(3, ge=1)
 
 
+class RecoSettings(Config):
+    """Reco level: detector smearing and the SALLY score regression."""
+
+    enabled: bool = True
+    detector: DetectorConfig = DetectorConfig()
+    train_events: int = Field(400_000, ge=1000)
+    test_events: int = Field(400_000, ge=1000)
+    hidden: int = Field(128, ge=4)
+    layers: int = Field(3, ge=1)
+    training: TrainingConfig = TrainingConfig(epochs=30, batch_size=4096, learning_rate=1e-3)
+
+
 class WWStudy(Config):
     """Configuration of the WW optimal-observable study."""
 
@@ -67,6 +86,7 @@ class WWStudy(Config):
     couplings: list[str] = Field(list(COUPLINGS), min_length=1, description="fitted couplings")
     seed: int = Field(1, ge=0)
     binning: WWBinningSettings = WWBinningSettings()
+    reco: RecoSettings = RecoSettings()
 
     @model_validator(mode="after")
     def _known_couplings(self) -> WWStudy:
@@ -132,9 +152,15 @@ def run_ww_fisher(study: WWStudy, execution: Execution | None = None) -> StageRe
         "bounds": bounds(fisher, tuple(study.couplings)),
     }
     result["binning"] = _binnings(study, fisher)
+    if study.reco.enabled:
+        result["reco"] = _sally(study, stage)
     stage.write("ww_fisher.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
     _plots(study, fisher, result, stage.path / "report")
     summary = {k: result[k] for k in ("sigma_pb", "expected_events", "bounds")}
+    if "reco" in result:
+        summary["reco"] = {
+            k: result["reco"][k] for k in ("retained", "retained_perfect_detector_folded", "bounds")
+        }
     summary["retained"] = {
         method: dict(zip(map(str, rows["bins"]), rows["retained"], strict=True))
         for method, rows in result["binning"].items()
@@ -153,6 +179,74 @@ def _samples(study: WWStudy) -> tuple[np.ndarray, ...]:
         optimal_observables(test["c0"], test["c1"])[:, columns],
         test["weight"],
     )
+
+
+def _sally(study: WWStudy, stage: StageDir) -> dict[str, Any]:
+    """Train t_hat(x) ~ E[alpha | x] on reco features; F_reco = L sum w t t^T on test events."""
+    import torch
+
+    settings = study.reco
+    columns = study.columns()
+    lumi = study.luminosity_pb
+    samples = {}
+    for name, n, seed in (
+        ("train", settings.train_events, 3 * 10**6),
+        ("test", settings.test_events, 4 * 10**6),
+    ):
+        events = generate_ww(n, study.process, seed=seed + study.seed)
+        detector = settings.detector.model_copy(update={"seed": settings.detector.seed + seed})
+        samples[name] = (
+            reco_features(events, detector),
+            optimal_observables(events["c0"], events["c1"])[:, columns],
+            events["weight"],
+        )
+        if name == "test":
+            folded = folded_scores(events, study.process)[:, columns]
+    x, alpha, weight = samples["train"]
+    per_event = np.einsum("b,bi,bj->ij", weight, alpha, alpha) / weight.sum()
+    w_col = weight[:, None] / weight.sum()
+    x_mean = (w_col * x).sum(0)
+    x_std = np.sqrt((w_col * (x - x_mean) ** 2).sum(0)) + 1e-12
+    torch.manual_seed(settings.training.seed)
+    model = ScoreRegressor(
+        x.shape[1],
+        len(columns),
+        np.linalg.inv(per_event),
+        x_mean,
+        x_std,
+        settings.hidden,
+        settings.layers,
+    )
+    validation = np.arange(len(x)) % 5 == 0  # every fifth event validates
+    scale = len(x) / weight.sum()  # weights O(1) for the optimiser's sake
+
+    def tensors(mask):
+        return tuple(
+            torch.as_tensor(a[mask], dtype=torch.float32) for a in (x, alpha, weight * scale)
+        )
+
+    history = train(
+        model,
+        tensors(~validation),
+        tensors(validation),
+        settings.training,
+        checkpoint=stage.path / "sally-checkpoint.pt",
+    )
+    model.cpu().eval()
+    x_test, alpha_test, weight_test = samples["test"]
+    parton = fisher_unbinned(alpha_test, weight_test, lumi)
+    reco = fisher_unbinned(model.predict(x_test), weight_test, lumi)
+    ideal = fisher_unbinned(folded, weight_test, lumi)
+    (stage.path / "sally-checkpoint.pt").unlink(missing_ok=True)
+    return {
+        "epochs": len(history),
+        "best_val_loss": min(h["val_loss"] for h in history),
+        "fisher": reco.tolist(),
+        "retained": retained_fraction(reco, parton),
+        "retained_perfect_detector_folded": retained_fraction(ideal, parton),
+        "bounds": bounds(reco, tuple(study.couplings)),
+        "parton_bounds_same_events": bounds(parton, tuple(study.couplings)),
+    }
 
 
 def _binnings(study: WWStudy, fisher: np.ndarray) -> dict[str, dict[str, list]]:

@@ -13,6 +13,8 @@ all shapes s at once.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from pathlib import Path
 from typing import Literal
@@ -108,7 +110,9 @@ def train_nre(
     )
     if config.method == "BNRE":
         kwargs["regularization_strength"] = config.regularization_strength
-    estimator = inference.train(**kwargs)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:  # sbi prints its convergence
+        estimator = inference.train(**kwargs)
+    log.debug(printed.getvalue().strip())
     summary = inference.summary
     log.info(
         "%s: %d epochs, best validation loss %.4f",

@@ -83,9 +83,14 @@ def test_cli_help_lists_subcommands(capsys):
     assert "generate" in out and "eeec" in out
 
 
-def test_builtin_demo_config_is_valid():
-    study = load_config(TopEEECStudy, "demo")
+def test_builtin_configs_are_valid():
+    from obsforge.shape_scan import ScanStudy
+    from obsforge.ww_binning import WWStudy
+
+    study = load_config(ScanStudy, "demo")
     assert study.top_jets.ecm == 2000.0 and study.jets.subjet_r == 0.1
+    assert load_config(ScanStudy, "scan").density.ensemble == 4
+    assert load_config(WWStudy, "ww240").process.sqrt_s == 240.0
 
 
 def test_cli_refuses_negative_worker_count(capsys):
