@@ -2,7 +2,7 @@
 
 Flow (nflows MAF with RQ splines, the default architecture) and MLP surrogate, at two batch
 sizes, on the CPU with 1 and 2 threads, and on CUDA when a GPU is present, all in one run.
-Result: benchmarks/results/density_training.json.
+Result: benchmarks/results/density_training.json (or --output).
 
     python benchmarks/bench_density_training.py [--samples 65536]
 """
@@ -48,6 +48,8 @@ def samples_per_second(model, device: torch.device, batch_size: int, n_samples: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=65_536)
+    parser.add_argument("--batch-sizes", default="1024,4096", help="comma-separated")
+    parser.add_argument("--output", default="density_training.json", help="file in results/")
     args = parser.parse_args()
     targets = [("cpu", 1), ("cpu", 2)] + ([("cuda", 0)] if torch.cuda.is_available() else [])
     rows = []
@@ -55,7 +57,7 @@ def main() -> None:
         ("flow", lambda: ConditionalFlow(FlowConfig())),
         ("mlp", lambda: DensityMLP(MLPConfig())),
     ):
-        for batch_size in (1024, 4096):
+        for batch_size in map(int, args.batch_sizes.split(",")):
             for device_name, threads in targets:
                 if threads:
                     torch.set_num_threads(threads)
@@ -78,7 +80,7 @@ def main() -> None:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available",
         "torch": torch.__version__,
     }
-    atomic_write_json(RESULTS / "density_training.json", result)
+    atomic_write_json(RESULTS / args.output, result)
 
 
 if __name__ == "__main__":
