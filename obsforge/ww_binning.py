@@ -48,7 +48,7 @@ __all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
 
 log = logging.getLogger(__name__)
 
-WW_VERSION = 1
+WW_VERSION = 2  # 2: reco-level SALLY and the q/qbar-folded ideal in the output
 
 
 class WWBinningSettings(Config):
