@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from obsforge.atomic import atomic_write_json
-from obsforge.events.ww import WWConfig, generate_ww
+from obsforge.events.ww import WWConfig, generate_ww, pythia_ww_settings
 from obsforge.observables.fisher import FisherAccumulator, optimal_observables
 
 RESULTS = Path(__file__).parent / "results"
@@ -28,16 +28,7 @@ def pythia_rate(n: int) -> float:
     import pythia8mc
 
     pythia = pythia8mc.Pythia("", False)
-    for line in (
-        "Beams:idA = 11",
-        "Beams:idB = -11",
-        "Beams:eCM = 240.",
-        "PDF:lepton = off",
-        "WeakDoubleBoson:ffbar2WW = on",
-        "PartonLevel:all = off",
-        "HadronLevel:all = off",
-        "Print:quiet = on",
-    ):
+    for line in pythia_ww_settings(240.0):
         pythia.readString(line)
     pythia.init()
     start = time.perf_counter()

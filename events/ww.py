@@ -37,6 +37,7 @@ __all__ = [
     "born_cross_section",
     "generate_ww",
     "helicity_weights",
+    "pythia_ww_settings",
     "squared_amplitude_terms",
     "ww_kinematics",
 ]
@@ -240,3 +241,19 @@ def born_cross_section(config: WWConfig, n: int = 200_000, seed: int = 0) -> tup
     e4 = (4 * np.pi * inputs.alpha_em) ** 2
     values = e4 / (2 * s) * beta / (8 * np.pi) * total / q * GEV2_TO_PB
     return float(values.mean()), float(values.std() / np.sqrt(n))
+
+
+def pythia_ww_settings(sqrt_s: float, resonance_decays: bool = True) -> list[str]:
+    """PYTHIA 8 settings for the reference SM process: ``WeakDoubleBoson:ffbar2WW`` in e+e-
+    at ``sqrt_s`` without lepton PDFs (no ISR), showers or hadronisation; W decays optional."""
+    return [
+        "Beams:idA = 11",
+        "Beams:idB = -11",
+        f"Beams:eCM = {sqrt_s!r}",
+        "PDF:lepton = off",
+        "WeakDoubleBoson:ffbar2WW = on",
+        "PartonLevel:all = off",
+        "HadronLevel:all = off",
+        f"ProcessLevel:resonanceDecays = {'on' if resonance_decays else 'off'}",
+        "Print:quiet = on",
+    ]

@@ -25,7 +25,7 @@ from torch import nn
 
 from obsforge.config import Config
 
-__all__ = ["DetectorConfig", "ScoreRegressor", "folded_scores", "reco_features"]
+__all__ = ["DetectorConfig", "ScoreRegressor", "folded_scores", "reco_features", "swap_quarks"]
 
 
 class DetectorConfig(Config):
@@ -114,14 +114,20 @@ def folded_scores(events: dict[str, np.ndarray], config) -> np.ndarray:
     config: the :class:`obsforge.events.ww.WWConfig` of the events. Returns (B, n)."""
     from obsforge.events.ww import amplitudes, squared_amplitude_terms
 
+    c0, c1, _ = squared_amplitude_terms(amplitudes(swap_quarks(events), config.inputs), config)
+    return (events["c1"] + c1) / (events["c0"] + c0)[:, None]
+
+
+def swap_quarks(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The events with quark and antiquark of the hadronic W exchanged (W+ -> f3 fbar4 for even,
+    W- -> f1 fbar2 for odd events, as in :func:`reco_features`); an involution."""
     negative = (np.arange(len(events["f1"])) % 2 == 0)[:, None]
     swapped = dict(events)
     swapped["f3"] = np.where(negative, events["fbar4"], events["f3"])
     swapped["fbar4"] = np.where(negative, events["f3"], events["fbar4"])
     swapped["f1"] = np.where(negative, events["f1"], events["fbar2"])
     swapped["fbar2"] = np.where(negative, events["fbar2"], events["f1"])
-    c0, c1, _ = squared_amplitude_terms(amplitudes(swapped, config.inputs), config)
-    return (events["c1"] + c1) / (events["c0"] + c0)[:, None]
+    return swapped
 
 
 class ScoreRegressor(nn.Module):

@@ -215,17 +215,19 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
 def _checked_covariance(cov: np.ndarray, shapes, m_top: float, n_jets: int) -> np.ndarray:
     """The per-jet covariance (S, K, K), refused when a shape's matrix is singular: a bin that no
     PYTHIA jet fills has no estimated fluctuation, and the Gaussian likelihood would be infinite."""
-    for s, c in enumerate(cov):
-        scale = np.trace(c) / len(c)
-        if scale <= 0 or np.linalg.eigvalsh(c)[0] <= 1e-12 * scale:
-            empty = np.flatnonzero(np.diagonal(c) <= 1e-12 * max(scale, 1e-300)).tolist()
-            raise ValueError(
-                f"shape ({shapes[s].n1:g}, {shapes[s].n2:g}) at m_top = {m_top:g}: the jet "
-                f"covariance of its {len(c)} bins is singular (bins {empty} get no weight from "
-                f"{n_jets} PYTHIA jets); the surrogate's bin edges do not match the PYTHIA "
-                "triplets or there are too few jets: train the surrogate further, raise "
-                "events_per_mass / search.jets_per_mass, or use fewer search.n_bins"
-            )
+    scale = np.trace(cov, axis1=1, axis2=2) / cov.shape[1]
+    singular = np.flatnonzero((scale <= 0) | (np.linalg.eigvalsh(cov)[:, 0] <= 1e-12 * scale))
+    if len(singular):
+        s = singular[0]
+        c = cov[s]
+        empty = np.flatnonzero(np.diagonal(c) <= 1e-12 * max(scale[s], 1e-300)).tolist()
+        raise ValueError(
+            f"shape ({shapes[s].n1:g}, {shapes[s].n2:g}) at m_top = {m_top:g}: the jet "
+            f"covariance of its {len(c)} bins is singular (bins {empty} get no weight from "
+            f"{n_jets} PYTHIA jets); the surrogate's bin edges do not match the PYTHIA "
+            "triplets or there are too few jets: train the surrogate further, raise "
+            "events_per_mass / search.jets_per_mass, or use fewer search.n_bins"
+        )
     return cov
 
 

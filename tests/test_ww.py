@@ -11,6 +11,7 @@ from obsforge.events.ww import (
     amplitudes,
     born_cross_section,
     generate_ww,
+    pythia_ww_settings,
     squared_amplitude_terms,
     ww_kinematics,
 )
@@ -84,17 +85,7 @@ def test_born_cross_section_agrees_with_pythia():
     import pythia8mc
 
     pythia = pythia8mc.Pythia("", False)
-    for line in (
-        "Beams:idA = 11",
-        "Beams:idB = -11",
-        "Beams:eCM = 240.",
-        "PDF:lepton = off",
-        "WeakDoubleBoson:ffbar2WW = on",
-        "PartonLevel:all = off",
-        "HadronLevel:all = off",
-        "ProcessLevel:resonanceDecays = off",
-        "Print:quiet = on",
-    ):
+    for line in pythia_ww_settings(240.0, resonance_decays=False):
         pythia.readString(line)
     pythia.init()
     for _ in range(4000):
@@ -274,17 +265,16 @@ def test_score_regression_recovers_the_information_of_a_noisy_observable():
 def test_folded_scores_are_symmetric_and_lose_information(events):
     """E[alpha | q <-> qbar unknown] is the same for an event and its swapped partner, and
     its Fisher information is smaller than the parton-level one in every direction."""
-    from obsforge.observables.sally import folded_scores
+    from obsforge.observables.sally import folded_scores, swap_quarks
 
     config = WWConfig()
     part = {k: v[:20_000] for k, v in events.items()}
     folded = folded_scores(part, config)
-    negative = (np.arange(20_000) % 2 == 0)[:, None]
-    swapped = dict(part)
-    swapped["f3"] = np.where(negative, part["fbar4"], part["f3"])
-    swapped["fbar4"] = np.where(negative, part["f3"], part["fbar4"])
-    swapped["f1"] = np.where(negative, part["f1"], part["fbar2"])
-    swapped["fbar2"] = np.where(negative, part["fbar2"], part["f1"])
+    swapped = swap_quarks(part)
+    for name in ("f1", "fbar2", "f3", "fbar4"):
+        np.testing.assert_array_equal(swap_quarks(swapped)[name], part[name])
+    # Exactly one of the two W's has its decay products exchanged in every event.
+    assert np.all((swapped["f1"] == part["f1"]).all(1) != (swapped["f3"] == part["f3"]).all(1))
     c0, c1, _ = squared_amplitude_terms(amplitudes(swapped, config.inputs), config)
     np.testing.assert_allclose(folded_scores({**swapped, "c0": c0, "c1": c1}, config), folded)
     alpha = optimal_observables(part["c0"], part["c1"])
