@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from obsforge.config import Config
+from obsforge.events.pythia import derive_seed, run_pythia, seed_settings
 
 __all__ = [
     "TopJetEvents",
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 NEUTRINOS = (12, 14, 16)
-MAX_PYTHIA_SEED = 900_000_000  # PYTHIA accepts Random:seed in [0, 900000000]
 
 
 class TopJetEvents(Config):
@@ -70,8 +70,6 @@ class TopJetEvents(Config):
 
 def pythia_settings(m_top: float, ecm: float, seed: int) -> list[str]:
     """The PYTHIA 8 settings for e+e- -> t tbar with hadronic W decays at energy ``ecm``."""
-    if not 0 <= seed <= MAX_PYTHIA_SEED:
-        raise ValueError(f"seed = {seed}: PYTHIA allows 0 <= seed <= {MAX_PYTHIA_SEED}")
     return [
         "Beams:idA = 11",
         "Beams:idB = -11",
@@ -81,10 +79,7 @@ def pythia_settings(m_top: float, ecm: float, seed: int) -> list[str]:
         f"6:m0 = {m_top!r}",
         "24:onMode = off",
         "24:onIfAny = 1 2 3 4 5",
-        "Random:setSeed = on",
-        f"Random:seed = {seed}",
-        "Print:quiet = on",
-        "Next:numberCount = 0",
+        *seed_settings(seed),
     ]
 
 
@@ -119,8 +114,7 @@ def chunk_seed(base_seed: int, m_top: float, chunk: int) -> int:
     Distinct (mass, chunk) pairs get statistically independent streams; the same triple always
     gives the same seed.
     """
-    entropy = [base_seed, round(m_top * 1000), chunk]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0]) % MAX_PYTHIA_SEED + 1
+    return derive_seed(base_seed, round(m_top * 1000), chunk)
 
 
 def chunk_plan(config: TopJetEvents) -> list[dict[str, Any]]:
@@ -151,17 +145,7 @@ def generate_top_events(
     GeV and ``pid``; info has PYTHIA's estimated cross section (``sigma_pb``, ``sigma_err_pb``,
     including the hadronic W branching fractions) and the number of tried events.
     """
-    import pythia8mc
-
-    if n_events <= 0:
-        raise ValueError(f"n_events = {n_events}: must be a positive number of events")
-    pythia = pythia8mc.Pythia("", False)
-    for setting in pythia_settings(m_top, ecm, seed):
-        if not pythia.readString(setting):
-            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
-    if not pythia.init():
-        raise RuntimeError(f"PYTHIA failed to initialise for m_top = {m_top}, ecm = {ecm}")
-    events = pythia.nextBatch(n_events, "fail")
+    events, info = run_pythia(pythia_settings(m_top, ecm, seed), n_events)
     prt = events.prt
     keep = prt.status > 0
     for pid in NEUTRINOS:
@@ -176,10 +160,6 @@ def generate_top_events(
             "pid": ak.values_astype(visible.id, np.int32),
         }
     )
-    info = pythia.infoPython()
-    millibarn_to_picobarn = 1e9
     return ak.to_packed(particles), {
-        "sigma_pb": info.sigmaGen() * millibarn_to_picobarn,
-        "sigma_err_pb": info.sigmaErr() * millibarn_to_picobarn,
-        "n_tried": int(info.nTried()),
+        key: info[key] for key in ("sigma_pb", "sigma_err_pb", "n_tried")
     }

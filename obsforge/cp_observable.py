@@ -1,0 +1,297 @@
+"""The CP-observable study: VBF Higgs events -> classifier -> symbolic, provably CP-odd formula.
+
+Stages: ``vbf-events`` (:mod:`obsforge.vbf_events`), then ``cp-observable``:
+
+1. reco-level features (:mod:`obsforge.symbolic.features`) of the selected events, split into
+   a training half and a test half (alternating events);
+2. a torch classifier and a BDT trained on c = +1 vs c = -1 (weights w(c) = w_SM (1 + c R1 +
+   c^2 R2));
+3. symbolic regression of the classifier's antisymmetrised log-odds, [s(x) - s(CP x)] / 2, on
+   the training half; every Pareto candidate is antisymmetrised again and its oddness proven
+   with sympy;
+4. the significance table on the test half: the same binned Asimov significance
+   (:mod:`obsforge.symbolic.significance`) for every observable, at the stated luminosity.
+
+After arXiv:2507.05858 (Bahl, Fuchs, Menen, Plehn).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from obsforge.config import Config
+from obsforge.events.vbf import VBFConfig
+from obsforge.parallel import Execution
+from obsforge.rundir import StageDir, StageResult
+from obsforge.symbolic.classifier import BDTConfig, ClassifierConfig, train_bdt, train_classifier
+from obsforge.symbolic.features import (
+    DEFAULT_FEATURES,
+    PARITY,
+    compute_features,
+    cp_transform,
+    validate_features,
+)
+from obsforge.symbolic.regression import SymbolicConfig, distil, is_cp_odd
+from obsforge.symbolic.significance import asimov_significance
+from obsforge.vbf_events import VBFSample, load_vbf_events, run_vbf_events
+
+__all__ = ["CPStudy", "event_weights", "report_lines", "run_cp_observable"]
+
+log = logging.getLogger(__name__)
+
+CP_VERSION = 1
+
+
+class CPStudy(Config):
+    """Configuration of the CP-observable study."""
+
+    name: str = Field("cp", pattern=r"^[A-Za-z0-9_.-]+$")
+    runs_dir: str = "runs"
+    process: VBFConfig = VBFConfig()
+    sample: VBFSample = VBFSample()
+    features: list[str] = Field(list(DEFAULT_FEATURES), min_length=1)
+    luminosity_fb: float = Field(300.0, gt=0, description="integrated luminosity in fb^-1")
+    branching_ratio: float = Field(
+        2.27e-3, gt=0, le=1, description="BR of the Higgs decay analysed (default H -> gamma gamma)"
+    )
+    bins: int = Field(20, ge=1, description="equal-SM-population bins of every observable")
+    classifier: ClassifierConfig = ClassifierConfig()
+    bdt: BDTConfig = BDTConfig()
+    symbolic: SymbolicConfig = SymbolicConfig()
+
+    @model_validator(mode="after")
+    def _known_features(self) -> CPStudy:
+        unknown = [f for f in self.features if f not in PARITY]
+        if unknown or len(set(self.features)) != len(self.features):
+            raise ValueError(
+                f"features = {self.features}: allowed are distinct names from {sorted(PARITY)}"
+            )
+        if not any(PARITY[f] < 0 for f in self.features):
+            raise ValueError(
+                f"features = {self.features}: no CP-odd feature (e.g. 'dphi'); a CP-odd "
+                "observable cannot be built from CP-even inputs"
+            )
+        return self
+
+
+def event_weights(events: dict[str, np.ndarray], c: float) -> np.ndarray:
+    """w(c) = w_SM (1 + c R1 + c^2 R2) per event (w_SM: PYTHIA -> exact LO SM correction)."""
+    return events["sm_correction"] * (1.0 + c * events["r1"] + c**2 * events["r2"])
+
+
+def _stage(study: CPStudy, upstream: StageResult) -> StageDir:
+    key = study.model_copy(update={"name": "-", "runs_dir": "-"})
+    return StageDir(
+        study.runs_dir, study.name, "cp-observable", key, [upstream.stage.hash], CP_VERSION
+    )
+
+
+def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> StageResult:
+    """Run (or reuse) the whole study; the summary has the formula and the significances."""
+    execution = execution or Execution()
+    events_stage = run_vbf_events(
+        study.process, study.sample, study.runs_dir, study.name, execution
+    )
+    stage = _stage(study, events_stage)
+    if (done := stage.result()) is not None:
+        return done
+    stage.begin(
+        seeds={"classifier": study.classifier.training.seed, "symbolic": study.symbolic.seed}
+    )
+    events = load_vbf_events(events_stage)
+    names = list(study.features)
+    x = validate_features(
+        compute_features(events["jets"], events["higgs"], study.process.m_h, names), names
+    )
+    train_rows = np.arange(len(x)) % 2 == 0
+    test_rows = ~train_rows
+    w_plus, w_minus, w_sm = (event_weights(events, c) for c in (1.0, -1.0, 0.0))
+
+    timings = {}
+    start = time.perf_counter()
+    model, history = train_classifier(
+        x[train_rows],
+        w_plus[train_rows],
+        w_minus[train_rows],
+        study.classifier,
+        checkpoint=stage.path / "classifier-checkpoint.pt",
+    )
+    timings["classifier_s"] = time.perf_counter() - start
+    stage.write("classifier.pt", lambda tmp: _save_torch(model, tmp))
+
+    start = time.perf_counter()
+    bdt = train_bdt(x[train_rows], w_plus[train_rows], w_minus[train_rows], study.bdt)
+    timings["bdt_s"] = time.perf_counter() - start
+
+    def antisymmetric_log_odds(features):
+        return 0.5 * (model.log_odds(features) - model.log_odds(cp_transform(features, names)))
+
+    start = time.perf_counter()
+    formula = distil(x[train_rows], antisymmetric_log_odds(x[train_rows]), names, study.symbolic)
+    timings["distillation_s"] = time.perf_counter() - start
+    if not is_cp_odd(formula.expression, names):  # cannot happen by construction; never trust
+        raise RuntimeError(f"formula {formula.expression} is not CP-odd")
+
+    observables = _observables(x, names, model, bdt, formula, events)
+    n_sm = _expected_sm_events(study, events_stage, events)
+    table = _significance_table(observables, events, test_rows, n_sm, study.bins)
+    validation = _sm_validation(events_stage)
+    result: dict[str, Any] = {
+        "features": names,
+        "formula": formula.to_json(),
+        "significance": table,
+        "expected_sm_events": n_sm,
+        "luminosity_fb": study.luminosity_fb,
+        "branching_ratio": study.branching_ratio,
+        "events": events_stage.summary,
+        "sm_validation": validation,
+        "train_events": int(train_rows.sum()),
+        "test_events": int(test_rows.sum()),
+        "classifier_epochs": len(history),
+        "classifier_best_val_loss": min(h["val_loss"] for h in history),
+        "bdt_iterations": int(bdt.n_iter_),
+        "timings_s": timings,
+    }
+    stage.write("cp_observable.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
+    _plots(observables, events, test_rows, formula, stage.path / "report")
+    (stage.path / "classifier-checkpoint.pt").unlink(missing_ok=True)
+    summary = {
+        "formula": result["formula"]["expression"],
+        "cp_odd_verified": result["formula"]["cp_odd_verified"],
+        "significance_vs_sm": {row["observable"]: row["z_vs_sm"] for row in table},
+        "formula_over_classifier": _ratio(table, "formula", "classifier"),
+        "expected_sm_events": n_sm,
+    }
+    return stage.complete(["classifier.pt", "cp_observable.json"], summary)
+
+
+def _save_torch(model, path) -> None:
+    import torch
+
+    torch.save(model.state_dict(), path)
+
+
+def _observables(x, names, model, bdt, formula, events) -> dict[str, np.ndarray]:
+    """Every observable of the table, per event."""
+    column = {n: x[:, i] for i, n in enumerate(names)}
+    out: dict[str, np.ndarray] = {"rate only": np.zeros(len(x))}
+    if "dphi" in column:
+        out["sin(dphi_jj)"] = np.sin(column["dphi"])
+        if "pt1" in column and "pt2" in column:
+            out["pT1 pT2 sin(dphi_jj)"] = column["pt1"] * column["pt2"] * np.sin(column["dphi"])
+    out["classifier"] = model.log_odds(x)
+    out["BDT"] = bdt.decision_function(x)
+    out["formula"] = formula(x)
+    r1, r2 = events["r1"], events["r2"]
+    out["parton truth ln w(+1)/w(-1)"] = np.log((1 + r1 + r2) / (1 - r1 + r2))
+    return out
+
+
+def _expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> float:
+    """L x BR x sigma_PYTHIA x (selected, SM-corrected weight per generated event)."""
+    summary = events_stage.summary
+    per_generated = events["sm_correction"].sum() / summary["generated"]
+    return (
+        study.luminosity_fb
+        * 1e3
+        * study.branching_ratio
+        * summary["sigma_pythia_pb"]
+        * (per_generated)
+    )
+
+
+def _significance_table(observables, events, rows, n_sm, bins) -> list[dict[str, Any]]:
+    w = {c: event_weights(events, c)[rows] for c in (1.0, 0.0, -1.0)}
+    table = []
+    for name, values in observables.items():
+        n_bins = 1 if name == "rate only" else bins
+        table.append(
+            {
+                "observable": name,
+                "z_vs_sm": asimov_significance(values[rows], w[0.0], w[1.0], n_sm, n_bins),
+                "z_plus_vs_minus": asimov_significance(
+                    values[rows], w[-1.0], w[1.0], n_sm * w[-1.0].sum() / w[0.0].sum(), n_bins
+                ),
+            }
+        )
+    return table
+
+
+def _ratio(table, numerator: str, denominator: str) -> float:
+    z = {row["observable"]: row["z_vs_sm"] for row in table}
+    return z[numerator] / z[denominator]
+
+
+def _sm_validation(events_stage: StageResult) -> dict[str, float]:
+    """sigma_ZZ / sigma_WW fusion: PYTHIA's, and with the exact LO matrix element."""
+    summary = events_stage.summary
+    sigma = summary["sigma_by_code_pb"]
+    correction = summary["sm_correction_mean"]
+    if "906" not in sigma or "907" not in sigma:
+        return {}
+    pythia = sigma["906"] / sigma["907"]
+    return {
+        "zz_over_ww_pythia": pythia,
+        "zz_over_ww_exact": pythia * correction["ZZ"] / correction["WW"],
+        "exact_over_pythia_ww": correction["WW"],
+        "exact_over_pythia_zz": correction["ZZ"],
+    }
+
+
+def _plots(observables, events, rows, formula, folder) -> None:
+    from obsforge.plotting import new_figure, save_figure
+
+    names = [n for n in observables if n != "rate only"]
+    fig, axes = new_figure(ncols=len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        values = observables[name][rows]
+        lo, hi = np.percentile(values, [0.5, 99.5])
+        edges = np.linspace(lo, hi, 31)
+        for c, style in ((1.0, "tab:red"), (0.0, "black"), (-1.0, "tab:blue")):
+            ax.hist(
+                values,
+                edges,
+                weights=event_weights(events, c)[rows],
+                histtype="step",
+                color=style,
+                label=f"c = {c:+g}",
+                density=False,
+            )
+        ax.set_xlabel(name, fontsize=9)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"formula: ${formula.latex}$", fontsize=10)
+    save_figure(fig, folder / "distributions")
+
+    fig, ax = new_figure(figsize=(6, 4.5))
+    complexity = [p["complexity"] for p in formula.pareto]
+    ax.plot(complexity, [p["r2"] for p in formula.pareto], "o-")
+    chosen = next(p for p in formula.pareto if p["expression"] == str(formula.expression))
+    ax.plot([chosen["complexity"]], [chosen["r2"]], "r*", ms=14, label="chosen")
+    ax.set_xlabel("complexity")
+    ax.set_ylabel(r"$R^2$ with the antisymmetrised classifier")
+    ax.legend()
+    save_figure(fig, folder / "pareto")
+
+
+def report_lines(result: StageResult) -> list[str]:
+    """A printable summary: the formula, the significance table, where the report is."""
+    data = json.loads((result.path / "cp_observable.json").read_text())
+    lines = [
+        f"formula (CP-odd proven by sympy: {data['formula']['cp_odd_verified']}): "
+        f"{data['formula']['expression']}",
+        f"{data['test_events']} test events; {data['expected_sm_events']:.0f} expected SM events "
+        f"at {data['luminosity_fb']:g} fb^-1 x BR {data['branching_ratio']:g}",
+        f"{'observable':<30} {'Z(c=1 vs SM)':>13} {'Z(+1 vs -1)':>12}",
+    ]
+    for row in data["significance"]:
+        lines.append(
+            f"{row['observable']:<30} {row['z_vs_sm']:>13.2f} {row['z_plus_vs_minus']:>12.2f}"
+        )
+    lines.append(f"report: {result.path / 'report'} (distributions, pareto .png/.pdf)")
+    return lines
