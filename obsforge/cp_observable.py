@@ -29,7 +29,13 @@ from obsforge.config import Config
 from obsforge.events.vbf import VBFConfig
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
-from obsforge.symbolic.classifier import BDTConfig, ClassifierConfig, train_bdt, train_classifier
+from obsforge.symbolic.classifier import (
+    BDTConfig,
+    ClassifierConfig,
+    CPClassifier,
+    train_bdt,
+    train_classifier,
+)
 from obsforge.symbolic.features import (
     DEFAULT_FEATURES,
     PARITY,
@@ -41,7 +47,18 @@ from obsforge.symbolic.regression import SymbolicConfig, distil, is_cp_odd
 from obsforge.symbolic.significance import asimov_significance
 from obsforge.vbf_events import VBFSample, load_vbf_events, run_vbf_events
 
-__all__ = ["CPStudy", "event_weights", "report_lines", "run_cp_observable"]
+__all__ = [
+    "CPStudy",
+    "antisymmetric_log_odds",
+    "event_weights",
+    "load_classifier",
+    "report_lines",
+    "expected_sm_events",
+    "observables_table",
+    "run_cp_observable",
+    "significance_table",
+    "study_sample",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +121,8 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
     stage.begin(
         seeds={"classifier": study.classifier.training.seed, "symbolic": study.symbolic.seed}
     )
-    events = load_vbf_events(events_stage)
-    names = list(study.features)
-    x = validate_features(
-        compute_features(events["jets"], events["higgs"], study.process.m_h, names), names
-    )
-    train_rows = np.arange(len(x)) % 2 == 0
-    test_rows = ~train_rows
-    w_plus, w_minus, w_sm = (event_weights(events, c) for c in (1.0, -1.0, 0.0))
+    events, names, x, train_rows, test_rows = study_sample(study, events_stage)
+    w_plus, w_minus = event_weights(events, 1.0), event_weights(events, -1.0)
 
     timings = {}
     start = time.perf_counter()
@@ -129,18 +140,16 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
     bdt = train_bdt(x[train_rows], w_plus[train_rows], w_minus[train_rows], study.bdt)
     timings["bdt_s"] = time.perf_counter() - start
 
-    def antisymmetric_log_odds(features):
-        return 0.5 * (model.log_odds(features) - model.log_odds(cp_transform(features, names)))
-
     start = time.perf_counter()
-    formula = distil(x[train_rows], antisymmetric_log_odds(x[train_rows]), names, study.symbolic)
+    target = antisymmetric_log_odds(model, x[train_rows], names)
+    formula = distil(x[train_rows], target, names, study.symbolic)
     timings["distillation_s"] = time.perf_counter() - start
     if not is_cp_odd(formula.expression, names):  # cannot happen by construction; never trust
         raise RuntimeError(f"formula {formula.expression} is not CP-odd")
 
-    observables = _observables(x, names, model, bdt, formula, events)
-    n_sm = _expected_sm_events(study, events_stage, events)
-    table = _significance_table(observables, events, test_rows, n_sm, study.bins)
+    observables = observables_table(x, names, model, bdt, formula, events)
+    n_sm = expected_sm_events(study, events_stage, events)
+    table = significance_table(observables, events, test_rows, n_sm, study.bins)
     validation = _sm_validation(events_stage)
     result: dict[str, Any] = {
         "features": names,
@@ -171,13 +180,40 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
     return stage.complete(["classifier.pt", "cp_observable.json"], summary)
 
 
+def study_sample(study: CPStudy, events_stage: StageResult):
+    """(events, feature names, features, training rows, test rows): alternate events."""
+    events = load_vbf_events(events_stage)
+    names = list(study.features)
+    x = validate_features(
+        compute_features(events["jets"], events["higgs"], study.process.m_h, names), names
+    )
+    train_rows = np.arange(len(x)) % 2 == 0
+    return events, names, x, train_rows, ~train_rows
+
+
+def antisymmetric_log_odds(model, x: np.ndarray, names: list[str]) -> np.ndarray:
+    """The distillation target [s(x) - s(CP x)] / 2 of a classifier with log-odds s."""
+    return 0.5 * (model.log_odds(x) - model.log_odds(cp_transform(x, names)))
+
+
+def load_classifier(study: CPStudy, result: StageResult):
+    """The trained classifier of a finished cp-observable stage."""
+    import torch
+
+    n = len(study.features)
+    c = study.classifier
+    model = CPClassifier(n, np.zeros(n), np.ones(n), c.hidden, c.layers)
+    model.load_state_dict(torch.load(result.path / "classifier.pt", weights_only=True))
+    return model.eval()
+
+
 def _save_torch(model, path) -> None:
     import torch
 
     torch.save(model.state_dict(), path)
 
 
-def _observables(x, names, model, bdt, formula, events) -> dict[str, np.ndarray]:
+def observables_table(x, names, model, bdt, formula, events) -> dict[str, np.ndarray]:
     """Every observable of the table, per event."""
     column = {n: x[:, i] for i, n in enumerate(names)}
     out: dict[str, np.ndarray] = {"rate only": np.zeros(len(x))}
@@ -193,7 +229,7 @@ def _observables(x, names, model, bdt, formula, events) -> dict[str, np.ndarray]
     return out
 
 
-def _expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> float:
+def expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> float:
     """L x BR x sigma_PYTHIA x (selected, SM-corrected weight per generated event)."""
     summary = events_stage.summary
     per_generated = events["sm_correction"].sum() / summary["generated"]
@@ -206,7 +242,8 @@ def _expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> fl
     )
 
 
-def _significance_table(observables, events, rows, n_sm, bins) -> list[dict[str, Any]]:
+def significance_table(observables, events, rows, n_sm, bins) -> list[dict[str, Any]]:
+    """Z(c = 1 vs SM) and Z(c = +1 vs c = -1) of every observable on the events ``rows``."""
     w = {c: event_weights(events, c)[rows] for c in (1.0, 0.0, -1.0)}
     table = []
     for name, values in observables.items():

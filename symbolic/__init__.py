@@ -1,4 +1,10 @@
-"""Classifiers distilled into analytic CP-odd observables by symbolic regression (issue: symbolic/).
+"""Classifiers distilled into analytic, provably CP-odd observables by symbolic regression.
 
-Not yet implemented: this subpackage is reserved by the architecture and is empty on purpose.
+- :mod:`~obsforge.symbolic.features`: VBF features and their CP transformation;
+- :mod:`~obsforge.symbolic.classifier`: torch MLP and BDT for c = +1 vs c = -1;
+- :mod:`~obsforge.symbolic.regression`: Operon (default) / PySR backends, antisymmetrisation,
+  the sympy proof of CP-oddness;
+- :mod:`~obsforge.symbolic.significance`: the binned Asimov significance used for every row.
+
+The study that ties them together is :mod:`obsforge.cp_observable` (``obsforge cp-observable``).
 """

@@ -38,7 +38,14 @@ def _dot(a, b):
 
 MOMENTA = _event()
 AMP = VBFAmplitudes()
-FLAVOURS = [(2, 1, 1, 2), (2, -1, 1, -2), (-1, -2, -2, -1), (2, 1, 2, 1), (2, -1, 2, -1), (1, 1, 1, 1)]
+FLAVOURS = [
+    (2, 1, 1, 2),
+    (2, -1, 1, -2),
+    (-1, -2, -2, -1),
+    (2, 1, 2, 1),
+    (2, -1, 2, -1),
+    (1, 1, 1, 1),
+]
 
 
 def test_charged_current_matches_closed_form():
@@ -51,9 +58,7 @@ def test_charged_current_matches_closed_form():
     qq = AMP.squared(MOMENTA, _pids(2, 1, 1, 2))["sm"]
     np.testing.assert_allclose(qq, constant * _dot(p1, p2) * _dot(p3, p4) * props**2, rtol=1e-10)
     qqbar = AMP.squared(MOMENTA, _pids(2, -1, 1, -2))["sm"]
-    np.testing.assert_allclose(
-        qqbar, constant * _dot(p1, p4) * _dot(p2, p3) * props**2, rtol=1e-10
-    )
+    np.testing.assert_allclose(qqbar, constant * _dot(p1, p4) * _dot(p2, p3) * props**2, rtol=1e-10)
 
 
 @pytest.mark.parametrize("ids", [(2, 1, 1, 2), (-2, -1, -1, -2), (2, 1, 2, 1), (1, 1, 1, 1)])
