@@ -43,7 +43,7 @@ from obsforge.symbolic.features import (
     cp_transform,
     validate_features,
 )
-from obsforge.symbolic.regression import SymbolicConfig, distil, is_cp_odd
+from obsforge.symbolic.regression import DistilledObservable, SymbolicConfig, distil, is_cp_odd
 from obsforge.symbolic.significance import asimov_significance
 from obsforge.vbf_events import VBFSample, load_vbf_events, run_vbf_events
 
@@ -62,7 +62,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CP_VERSION = 1
+CP_VERSION = 2  # 2: significance of every Pareto formula
 
 
 class CPStudy(Config):
@@ -150,6 +150,7 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
     observables = observables_table(x, names, model, bdt, formula, events)
     n_sm = expected_sm_events(study, events_stage, events)
     table = significance_table(observables, events, test_rows, n_sm, study.bins)
+    _pareto_significance(formula, x, events, test_rows, n_sm, study.bins)
     validation = _sm_validation(events_stage)
     result: dict[str, Any] = {
         "features": names,
@@ -260,6 +261,15 @@ def significance_table(observables, events, rows, n_sm, bins) -> list[dict[str, 
     return table
 
 
+def _pareto_significance(formula, x, events, rows, n_sm, bins) -> None:
+    """Add Z(c = 1 vs SM) on the test events to every Pareto entry (for the report only: the
+    choice of the formula uses the fidelity on training events)."""
+    w_sm, w_one = event_weights(events, 0.0)[rows], event_weights(events, 1.0)[rows]
+    for entry, expression in zip(formula.pareto, formula.candidates, strict=True):
+        values = DistilledObservable(expression, formula.names)(x[rows])
+        entry["z_vs_sm"] = asimov_significance(values, w_sm, w_one, n_sm, bins)
+
+
 def _ratio(table, numerator: str, denominator: str) -> float:
     z = {row["observable"]: row["z_vs_sm"] for row in table}
     return z[numerator] / z[denominator]
@@ -302,7 +312,7 @@ def _plots(observables, events, rows, formula, folder) -> None:
             )
         ax.set_xlabel(name, fontsize=9)
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"formula: ${formula.latex}$", fontsize=10)
+    fig.suptitle(f"formula: ${formula.latex}$", fontsize=11)
     save_figure(fig, folder / "distributions")
 
     fig, ax = new_figure(figsize=(6, 4.5))

@@ -63,7 +63,7 @@ class SymbolicConfig(Config):
     threads: int = Field(2, ge=1)
     seed: int = Field(0, ge=0)
     tolerance: float = Field(
-        0.01, ge=0, lt=1, description="choose the simplest formula with R^2 >= (1 - tol) R^2_best"
+        0.03, ge=0, lt=1, description="choose the simplest formula with R^2 >= (1 - tol) R^2_best"
     )
 
     @model_validator(mode="after")
@@ -192,10 +192,16 @@ class DistilledObservable:
     expression: sympy.Expr
     names: list[str]
     pareto: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[sympy.Expr] = field(default_factory=list)  # the front's formulas, in order
 
     @property
     def latex(self) -> str:
-        return sympy.latex(self.expression)
+        return sympy.latex(self.rounded())
+
+    def rounded(self, digits: int = 3) -> sympy.Expr:
+        """The formula with its constants rounded to ``digits`` significant digits (display)."""
+        floats = self.expression.atoms(sympy.Float)
+        return self.expression.xreplace({f: sympy.Float(f"{float(f):.{digits}g}") for f in floats})
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         symbols = [sympy.Symbol(n, real=True) for n in self.names]
@@ -248,4 +254,4 @@ def distil(
     best = max(r["r2"] for r in rows)
     chosen = next(r for r in rows if r["r2"] >= (1 - config.tolerance) * best)
     pareto = [{k: v for k, v in r.items() if k != "_expr"} for r in rows]
-    return DistilledObservable(chosen["_expr"], names, pareto)
+    return DistilledObservable(chosen["_expr"], names, pareto, [r["_expr"] for r in rows])
