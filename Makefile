@@ -28,6 +28,9 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_eeec_kernel.py
 	$(BIN)/python benchmarks/bench_pipeline_throughput.py
+	$(BIN)/python benchmarks/bench_density_training.py
+	$(BIN)/python benchmarks/bench_ww.py
+	$(BIN)/python benchmarks/bench_distillation.py --config cp
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
