@@ -1,0 +1,182 @@
+"""DIS measurements from the NNPDF collaboration's ``nnpdf-data`` package, with cuts and
+covariance matrices.
+
+The commondata files are read with the package's own parser (``load_commondata``); this module
+chooses the datasets, applies kinematic cuts and builds covariance matrices the NNPDF way
+(Ball et al., JHEP 05 (2010) 075, arXiv:0912.2276):
+
+    C_ij = delta_ij (s_i^2 + sum_{k uncorr} sigma_ik^2) + sum_{k corr} sigma_ik sigma_jk,
+    sigma_ik = a_ik (additive, absolute) or m_ik T_i (multiplicative, relative),
+
+with T the experimental central values (experimental covariance, used for pseudo-data) or a
+fixed theory prediction T^(0) (the t0 prescription, used in the fit's chi^2 so that
+multiplicative normalisation errors do not bias it: Ball et al., JHEP 05 (2010) 075).
+Uncertainties labelled SKIP are dropped; UNCORR and THEORYUNCORR are diagonal; every other
+label (CORR, or a name shared across datasets such as HERA's HC_sys*) is fully correlated
+within the dataset.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DatasetSpec",
+    "apply_cuts",
+    "covariance",
+    "load_dataset",
+]
+
+PROTON_MASS = 0.938
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a dataset lives in nnpdf-data and which DIS observable it measures."""
+
+    setname: str
+    observable: str
+    variant: str | None
+    kind: str  # yadism observable: XSHERANC, XSHERACC, F2_total
+    projectile: str  # electron, positron
+    process: str  # EM, NC, CC
+    sqrt_s: float | None = None  # GeV, for the reduced cross sections
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "HERA_NC_318GEV_EP": DatasetSpec(
+        "HERA_NC_318GEV", "EP-SIGMARED", None, "XSHERANC", "positron", "NC", 318.1
+    ),
+    "HERA_NC_318GEV_EM": DatasetSpec(
+        "HERA_NC_318GEV", "EM-SIGMARED", None, "XSHERANC", "electron", "NC", 318.1
+    ),
+    "HERA_NC_300GEV_EP": DatasetSpec(
+        "HERA_NC_300GEV", "EP-SIGMARED", None, "XSHERANC", "positron", "NC", 300.3
+    ),
+    "HERA_NC_251GEV_EP": DatasetSpec(
+        "HERA_NC_251GEV", "EP-SIGMARED", None, "XSHERANC", "positron", "NC", 251.5
+    ),
+    "HERA_NC_225GEV_EP": DatasetSpec(
+        "HERA_NC_225GEV", "EP-SIGMARED", None, "XSHERANC", "positron", "NC", 224.9
+    ),
+    "HERA_CC_318GEV_EP": DatasetSpec(
+        "HERA_CC_318GEV", "EP-SIGMARED", None, "XSHERACC", "positron", "CC", 318.1
+    ),
+    "HERA_CC_318GEV_EM": DatasetSpec(
+        "HERA_CC_318GEV", "EM-SIGMARED", None, "XSHERACC", "electron", "CC", 318.1
+    ),
+    "BCDMS_NC_NOTFIXED_P_F2": DatasetSpec(
+        "BCDMS_NC_NOTFIXED_P", "EM-F2", "legacy", "F2_total", "electron", "EM"
+    ),
+    "NMC_NC_NOTFIXED_P_F2": DatasetSpec(
+        "NMC_NC_NOTFIXED_P", "EM-F2-HEPDATA", None, "F2_total", "electron", "EM"
+    ),
+    "SLAC_NC_NOTFIXED_P_F2": DatasetSpec(
+        "SLAC_NC_NOTFIXED_P", "EM-F2", "legacy", "F2_total", "electron", "EM"
+    ),
+}
+
+UNCORRELATED = {"UNCORR", "THEORYUNCORR"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One measurement after cuts: kinematics, central values and the uncertainty breakdown."""
+
+    name: str
+    spec: DatasetSpec
+    x: np.ndarray
+    q2: np.ndarray
+    y: np.ndarray
+    data: np.ndarray
+    stat: np.ndarray
+    additive: np.ndarray  # (N, K_a) absolute
+    multiplicative: np.ndarray  # (N, K_m) relative (fraction of the central value)
+    additive_correlated: np.ndarray  # (K_a,) bool
+    multiplicative_correlated: np.ndarray  # (K_m,) bool
+    n_before_cuts: int
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def take(self, rows: np.ndarray) -> Dataset:
+        return replace(
+            self,
+            x=self.x[rows],
+            q2=self.q2[rows],
+            y=self.y[rows],
+            data=self.data[rows],
+            stat=self.stat[rows],
+            additive=self.additive[rows],
+            multiplicative=self.multiplicative[rows],
+        )
+
+
+def _commondata_root() -> Path:
+    import nnpdf_data
+
+    return Path(nnpdf_data.__file__).parent / "commondata"
+
+
+@functools.lru_cache(maxsize=32)
+def load_dataset(name: str) -> Dataset:
+    """Read dataset ``name`` (a key of :data:`DATASETS`) from nnpdf-data, without cuts
+    (cached: parsing the YAML of the large HERA sets takes seconds)."""
+    from nnpdf_data.commondataparser import load_commondata, parse_new_metadata
+
+    if name not in DATASETS:
+        raise ValueError(f"dataset {name!r}: unknown; allowed are {sorted(DATASETS)}")
+    spec = DATASETS[name]
+    metadata_file = _commondata_root() / spec.setname / "metadata.yaml"
+    metadata = parse_new_metadata(metadata_file, spec.observable, variant=spec.variant)
+    common = load_commondata(metadata)
+    table = common.commondata_table
+    x, q2, y = (table[k].to_numpy(dtype=np.float64) for k in ("kin1", "kin2", "kin3"))
+    additive, multiplicative = common.additive_errors, common.multiplicative_errors
+    return Dataset(
+        name=name,
+        spec=spec,
+        x=x,
+        q2=q2,
+        y=y,
+        data=table["data"].to_numpy(dtype=np.float64),
+        stat=table["stat"].to_numpy(dtype=np.float64),
+        additive=additive.to_numpy(dtype=np.float64),
+        multiplicative=multiplicative.to_numpy(dtype=np.float64) / 100.0,
+        additive_correlated=np.array([c not in UNCORRELATED for c in additive.columns], dtype=bool),
+        multiplicative_correlated=np.array(
+            [c not in UNCORRELATED for c in multiplicative.columns], dtype=bool
+        ),
+        n_before_cuts=len(table),
+    )
+
+
+def apply_cuts(dataset: Dataset, q2_min: float = 3.49, w2_min: float = 12.5) -> Dataset:
+    """Keep points with Q^2 > q2_min and W^2 = Q^2 (1 - x) / x + m_p^2 > w2_min (GeV^2)."""
+    w2 = dataset.q2 * (1.0 - dataset.x) / dataset.x + PROTON_MASS**2
+    keep = (dataset.q2 > q2_min) & (w2 > w2_min)
+    if not keep.any():
+        raise ValueError(
+            f"dataset {dataset.name!r}: no point passes the cuts Q^2 > {q2_min} GeV^2, "
+            f"W^2 > {w2_min} GeV^2 ({len(dataset)} before cuts)"
+        )
+    return dataset.take(np.flatnonzero(keep))
+
+
+def covariance(dataset: Dataset, t0: np.ndarray | None = None) -> np.ndarray:
+    """Covariance matrix (N, N): experimental with ``t0=None``, else the t0 prescription."""
+    reference = dataset.data if t0 is None else np.asarray(t0, dtype=np.float64)
+    if reference.shape != dataset.data.shape:
+        raise ValueError(f"t0: shape {reference.shape}, expected {dataset.data.shape}")
+    mult = dataset.multiplicative * reference[:, None]
+    sigma = np.concatenate([dataset.additive, mult], axis=1)
+    correlated = np.concatenate([dataset.additive_correlated, dataset.multiplicative_correlated])
+    cov = np.diag(dataset.stat**2 + np.sum(sigma[:, ~correlated] ** 2, axis=1))
+    corr = sigma[:, correlated]
+    return cov + corr @ corr.T
