@@ -1,0 +1,199 @@
+"""Replica fits: Monte Carlo pseudo-data, training/validation split, look-back stopping.
+
+NNPDF methodology (arXiv:2109.02653, section 3.2): replica r fits pseudo-data
+D_r = D + L xi_r (L L^T = C_exp, xi_r ~ N(0, 1)); its points are split at random into training
+(``training_fraction``) and validation, dataset by dataset; it minimises the chi^2 on its
+training points with the t0 covariance,
+
+    chi2_r = sum_d (T_rd - D_rd)^T [C_t0,d restricted to training]^-1 (T_rd - D_rd),
+
+and keeps the parameters of the epoch with the lowest validation chi^2 (look-back stopping;
+training ends when no replica improved for ``patience`` epochs). All replicas are one batched
+model, so the cost per epoch grows slowly with R. Datasets are uncorrelated with each other
+here (correlations are kept within each dataset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from obsforge.pdffit.data import Dataset, covariance
+from obsforge.pdffit.fktables import FKTable
+from obsforge.pdffit.model import PDFModel
+
+__all__ = ["FitData", "FitResult", "fit_replicas", "prepare_fit_data"]
+
+
+@dataclass
+class FitData:
+    """Per dataset: FK table, data, covariances; per replica: pseudo-data and masks."""
+
+    names: list[str]
+    fk: list[torch.Tensor]  # (N_d, 8, n_x)
+    data: list[np.ndarray]
+    cov_exp: list[np.ndarray]
+    cov_t0: list[np.ndarray]
+    pseudo: list[torch.Tensor]  # (R, N_d)
+    train_weight: list[torch.Tensor]  # (R, N_d, N_d): inverse covariance on training points
+    valid_weight: list[torch.Tensor]
+    x: torch.Tensor
+
+
+def _masked_inverse(cov: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(cov)
+    idx = np.flatnonzero(mask)
+    if idx.size:
+        out[np.ix_(idx, idx)] = np.linalg.inv(cov[np.ix_(idx, idx)])
+    return out
+
+
+def prepare_fit_data(
+    datasets: list[Dataset],
+    tables: list[FKTable],
+    replicas: int,
+    seed: int,
+    training_fraction: float = 0.75,
+    t0_predictions: list[np.ndarray] | None = None,
+    fluctuate: bool = True,
+) -> FitData:
+    """Pseudo-data and training/validation weights for ``replicas`` replicas."""
+    rng = np.random.default_rng(seed)
+    x = tables[0].x
+    out = FitData([], [], [], [], [], [], [], [], torch.as_tensor(x))
+    for i, (dataset, table) in enumerate(zip(datasets, tables, strict=True)):
+        if not np.allclose(table.x, x):
+            raise ValueError(f"FK table {table.name}: x grid differs from {tables[0].name}")
+        if len(table.table) != len(dataset):
+            raise ValueError(
+                f"FK table {table.name}: {len(table.table)} points, dataset has {len(dataset)} "
+                "(rebuild the table with the same cuts)"
+            )
+        cov_exp = covariance(dataset)
+        t0 = None if t0_predictions is None else t0_predictions[i]
+        cov_t0 = covariance(dataset, t0)
+        chol = np.linalg.cholesky(cov_exp)
+        noise = rng.standard_normal((replicas, len(dataset))) @ chol.T
+        pseudo = dataset.data[None, :] + (noise if fluctuate else 0.0)
+        n = len(dataset)
+        train_masks = np.zeros((replicas, n), dtype=bool)
+        for r in range(replicas):
+            n_train = max(1, int(round(training_fraction * n))) if n > 1 else 1
+            train_masks[r, rng.permutation(n)[:n_train]] = True
+        out.names.append(dataset.name)
+        out.fk.append(torch.as_tensor(table.table))
+        out.data.append(dataset.data)
+        out.cov_exp.append(cov_exp)
+        out.cov_t0.append(cov_t0)
+        out.pseudo.append(torch.as_tensor(pseudo))
+        out.train_weight.append(
+            torch.as_tensor(np.stack([_masked_inverse(cov_t0, m) for m in train_masks]))
+        )
+        out.valid_weight.append(
+            torch.as_tensor(np.stack([_masked_inverse(cov_t0, ~m) for m in train_masks]))
+        )
+    return out
+
+
+@dataclass
+class FitResult:
+    model: PDFModel
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: np.ndarray | None = None
+    chi2_train: np.ndarray | None = None
+    chi2_valid: np.ndarray | None = None
+
+
+def predictions(model: PDFModel, data: FitData) -> list[torch.Tensor]:
+    """(R, N_d) per dataset: FK x f, f = x f / x on the FK grid."""
+    f = model(data.x) / data.x[None, :, None]  # (R, n_x, 8)
+    return [torch.einsum("nkj,rjk->rn", fk, f) for fk in data.fk]
+
+
+def _chi2(preds, pseudo, weights) -> torch.Tensor:
+    total = 0
+    for t, d, w in zip(preds, pseudo, weights, strict=True):
+        diff = t - d
+        total = total + torch.einsum("rn,rnm,rm->r", diff, w, diff)
+    return total
+
+
+def _restore(model, optimiser, best_state, rows: torch.Tensor) -> None:
+    """Reset replicas ``rows`` to their best parameters and clear their Adam moments."""
+    for keep, p in zip(best_state, model.parameters(), strict=True):
+        p[rows] = keep[rows]
+        state = optimiser.state.get(p, {})
+        for key in ("exp_avg", "exp_avg_sq"):
+            if key in state:
+                state[key][rows] = 0.0
+
+
+def fit_replicas(
+    data: FitData,
+    replicas: int,
+    seed: int,
+    max_epochs: int = 3000,
+    patience: int = 300,
+    learning_rate: float = 3e-3,
+    progress=None,
+) -> FitResult:
+    """Train all replicas at once with Adam; look-back stopping per replica."""
+    torch.manual_seed(seed)
+    model = PDFModel(replicas, seed=seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    best = torch.full((replicas,), float("inf"), dtype=torch.float64)
+    best_epoch = np.zeros(replicas, dtype=int)
+    best_state = [p.detach().clone() for p in model.parameters()]
+    n_train = sum(float(w[0].diagonal().ne(0).sum()) for w in data.train_weight)
+    history = []
+    since_improvement = 0
+    step_scale = torch.ones(replicas, dtype=torch.float64)
+    for epoch in range(max_epochs):
+        optimiser.zero_grad()
+        preds = predictions(model, data)
+        chi2_train = _chi2(preds, data.pseudo, data.train_weight)
+        finite = torch.isfinite(chi2_train)
+        torch.where(finite, chi2_train, 0.0).sum().backward()
+        before = [p.detach().clone() for p in model.parameters()]
+        optimiser.step()
+        with torch.no_grad():  # per-replica step size (halved after each blow-up)
+            for old, p in zip(before, model.parameters(), strict=True):
+                scale = step_scale.view(-1, *([1] * (p.dim() - 1)))
+                p.copy_(old + scale * (p - old))
+        with torch.no_grad():
+            chi2_valid = _chi2(preds, data.pseudo, data.valid_weight)
+            broken = ~finite | ~torch.isfinite(chi2_valid)
+            if broken.any():  # a sum-rule normalisation blew up: back to the best state
+                _restore(model, optimiser, best_state, broken)
+                step_scale[broken] *= 0.5
+                chi2_valid = torch.where(broken, float("inf"), chi2_valid)
+            improved = chi2_valid < best
+            if improved.any():
+                best = torch.where(improved, chi2_valid, best)
+                best_epoch[improved.numpy()] = epoch
+                for keep, p in zip(best_state, model.parameters(), strict=True):
+                    keep[improved] = p.detach()[improved]
+                since_improvement = 0
+            else:
+                since_improvement += 1
+        if epoch % 50 == 0:
+            history.append(
+                {
+                    "epoch": epoch,
+                    "chi2_train_per_point": float(chi2_train.detach()[finite].mean()) / n_train,
+                    "chi2_valid_min": float(best.mean()),
+                }
+            )
+            if progress is not None:
+                progress(history[-1])
+        if since_improvement >= patience:
+            break
+    with torch.no_grad():
+        for keep, p in zip(best_state, model.parameters(), strict=True):
+            p.copy_(keep)
+        preds = predictions(model, data)
+        chi2_train = _chi2(preds, data.pseudo, data.train_weight).numpy()
+        chi2_valid = _chi2(preds, data.pseudo, data.valid_weight).numpy()
+    return FitResult(model, history, best_epoch, chi2_train, chi2_valid)
