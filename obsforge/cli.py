@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(cp)
     cp.set_defaults(handler=_cp_observable)
+
+    pdffit = commands.add_parser(
+        "pdffit",
+        help="NNPDF-style replica fit of a neural-network PDF to DIS data (runcard YAML)",
+    )
+    _common(pdffit)
+    pdffit.set_defaults(handler=_pdffit)
     return parser
 
 
@@ -200,6 +207,15 @@ def _cp_observable(args) -> int:
     from obsforge.cp_observable import CPStudy, report_lines, run_cp_observable
 
     result = run_cp_observable(load_config(CPStudy, args.config, args.overrides), _execution(args))
+    for line in report_lines(result):
+        print(line)
+    return 0
+
+
+def _pdffit(args) -> int:
+    from obsforge.pdf_fit import PDFRunCard, report_lines, run_pdffit
+
+    result = run_pdffit(load_config(PDFRunCard, args.config, args.overrides))
     for line in report_lines(result):
         print(line)
     return 0

@@ -28,6 +28,7 @@ __all__ = [
     "PDFModel",
     "SUM_RULES",
     "evolution_to_flavour",
+    "flavour_to_evolution",
 ]
 
 BASIS = ("Sigma", "g", "V", "V3", "V8", "T3", "T8", "T15")
@@ -152,3 +153,21 @@ def evolution_to_flavour() -> np.ndarray:
         matrix[5 - q] = 0.5 * (plus[q] - minus[q])
     matrix[6, BASIS.index("g")] = 1.0
     return matrix
+
+
+def flavour_to_evolution(xf: np.ndarray) -> np.ndarray:
+    """Evolution-basis combinations (..., 8) from x f per flavour (..., 13), pid order
+    (-6..-1, 21, 1..6): Sigma, g, V, V3, V8, T3, T8, T15 (their definitions at nf = 4)."""
+    xf = np.asarray(xf, dtype=np.float64)
+    quark = xf[..., 7:11]  # u, d, s, c
+    anti = xf[..., [5, 4, 3, 2]]  # ubar, dbar, sbar, cbar
+    plus, minus = quark + anti, quark - anti
+    u, d, s, c = (plus[..., i] for i in range(4))
+    um, dm, sm = (minus[..., i] for i in range(3))
+    return np.stack(
+        [
+            plus.sum(-1), xf[..., 6], minus.sum(-1), um - dm, um + dm - 2 * sm,
+            u - d, u + d - 2 * s, u + d + s - 3 * c,
+        ],
+        axis=-1,
+    )  # fmt: skip

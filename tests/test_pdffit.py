@@ -155,3 +155,21 @@ def test_batched_fit_reduces_chi2_and_keeps_sum_rules():
     assert np.all(result.best_epoch > 0)
     rules = result.model.sum_rules()
     np.testing.assert_allclose(rules["momentum"], 1.0, atol=1e-6)
+
+
+def test_bad_runcards(tmp_path):
+    from obsforge.config import ConfigError, validate_config
+    from obsforge.pdf_fit import PDFRunCard, run_pdffit
+
+    with pytest.raises(ConfigError, match="unknown dataset.*HERA_FOO"):
+        validate_config(PDFRunCard, {"datasets": ["HERA_FOO"]})
+    with pytest.raises(ConfigError, match="replicas = -3"):
+        validate_config(PDFRunCard, {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "replicas": -3})
+    with pytest.raises(ConfigError, match="datasets"):
+        validate_config(PDFRunCard, {"datasets": []})
+    card = validate_config(
+        PDFRunCard,
+        {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "q2_min": 1e5, "runs_dir": str(tmp_path)},
+    )
+    with pytest.raises(ValueError, match="SLAC_NC_NOTFIXED_P_F2.*no point passes the cuts"):
+        run_pdffit(card)

@@ -1,0 +1,215 @@
+"""The NN PDF fit as a stage: runcard -> data, FK tables, batched replicas -> chi2, LHAPDF.
+
+``obsforge pdffit --config RUNCARD`` (an NNPDF-style YAML runcard, validated on load) fits the
+replicas of :mod:`obsforge.pdffit.fit` to the chosen DIS datasets and writes
+``runs/<name>/pdffit-<hash>/``: ``fit.json`` (chi2 per dataset for the central PDF and the
+replica average, stopping epochs, sum rules), ``<name>/`` (an LHAPDF6 set, if the evolution
+operators are shipped) and ``report/`` (PDFs at Q0 and 100 GeV against NNPDF3.1 NLO).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field, field_validator
+
+from obsforge.config import Config
+from obsforge.pdffit.data import DATASETS, apply_cuts, load_dataset
+from obsforge.pdffit.fit import FitData, fit_replicas, predictions, prepare_fit_data
+from obsforge.pdffit.fktables import load_evolution, load_fk_table
+from obsforge.pdffit.lhapdf import pythia_pdf, write_lhapdf_set
+from obsforge.pdffit.model import BASIS, flavour_to_evolution
+from obsforge.rundir import StageDir, StageResult
+
+__all__ = ["PDFRunCard", "reference_pdf_at", "run_pdffit"]
+
+log = logging.getLogger(__name__)
+
+PDFFIT_VERSION = 1
+REFERENCE = "NNPDF31_nlo_as_0118_luxqed"
+FLAVOUR_PIDS = (-6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)
+
+
+class PDFRunCard(Config):
+    """An NNPDF-style runcard."""
+
+    name: str = Field("pdffit", pattern=r"^[A-Za-z0-9_.-]+$")
+    runs_dir: str = "runs"
+    datasets: list[str] = Field(..., min_length=1)
+    q2_min: float = Field(3.49, gt=0, description="GeV^2")
+    w2_min: float = Field(12.5, gt=0, description="GeV^2")
+    replicas: int = Field(100, ge=1, description="Monte Carlo replicas")
+    seed: int = Field(1, ge=0)
+    training_fraction: float = Field(0.75, gt=0, lt=1)
+    max_epochs: int = Field(4000, ge=1)
+    patience: int = Field(400, ge=1, description="look-back: epochs without improvement")
+    learning_rate: float = Field(3e-3, gt=0)
+    t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
+    fluctuate: bool = Field(True, description="False: level-0 (no noise in the pseudo-data)")
+
+    @field_validator("datasets")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in DATASETS]
+        if unknown:
+            raise ValueError(f"unknown dataset(s) {unknown}; allowed are {sorted(DATASETS)}")
+        if len(set(names)) != len(names):
+            raise ValueError("each dataset may appear once")
+        return names
+
+
+def _reference_file(name: str = REFERENCE) -> Path:
+    path = Path(sys.prefix) / "share" / "Pythia8" / "pdfdata" / f"{name}_0000.dat"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the reference PDF shipped with pythia8mc is missing")
+    return path
+
+
+def reference_pdf_at(x: np.ndarray, q: float, name: str = REFERENCE) -> np.ndarray:
+    """x f (13, len(x)) of a PDF grid shipped with pythia8mc, through PYTHIA's reader."""
+    pdf = pythia_pdf(_reference_file(name))
+    return np.array([[pdf.xf(pid, float(xx), q * q) for xx in x] for pid in FLAVOUR_PIDS])
+
+
+def _chi2(theory: np.ndarray, data: np.ndarray, cov: np.ndarray) -> float:
+    diff = theory - data
+    return float(diff @ np.linalg.solve(cov, diff))
+
+
+def run_pdffit(card: PDFRunCard) -> StageResult:
+    """Run (or reuse) the fit of ``card``."""
+    stage = StageDir(card.runs_dir, card.name, "pdffit", card, [], PDFFIT_VERSION)
+    if (done := stage.result()) is not None:
+        return done
+    datasets = [apply_cuts(load_dataset(n), card.q2_min, card.w2_min) for n in card.datasets]
+    tables = [load_fk_table(n) for n in card.datasets]
+    stage.begin(seeds={"replicas": card.seed})
+    x = tables[0].x
+    t0 = None
+    if card.t0:
+        ref = flavour_to_evolution(reference_pdf_at(x, 1.65).T).T / x[None, :]  # f, (8, n_x)
+        t0 = [table.predict(ref[None])[0] for table in tables]
+    data = prepare_fit_data(
+        datasets, tables, card.replicas, card.seed, card.training_fraction, t0, card.fluctuate
+    )
+    start = time.perf_counter()
+    result = fit_replicas(
+        data,
+        card.replicas,
+        card.seed,
+        card.max_epochs,
+        card.patience,
+        card.learning_rate,
+        progress=lambda row: log.info("epoch %(epoch)d chi2/N %(chi2_train_per_point).3f", row),
+    )
+    seconds = time.perf_counter() - start
+    model = result.model
+    with torch.no_grad():
+        preds = [p.numpy() for p in predictions(model, data)]
+        f_evol = (model(data.x) / data.x[None, :, None]).numpy().transpose(0, 2, 1)  # (R, 8, n_x)
+    summary: dict[str, Any] = {
+        "replicas": card.replicas,
+        "fit_seconds": seconds,
+        "epochs_mean": float(np.mean(result.best_epoch)),
+        "points": {d.name: len(d) for d in datasets},
+        "chi2": _chi2_table(datasets, preds, data),
+        "sum_rules_max_deviation": _sum_rule_deviation(model),
+    }
+    outputs = ["fit.json"]
+    stage.write("fit.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
+    np_path = "replicas_q0.npz"
+    stage.write(np_path, lambda tmp: _save(tmp, x=x, f_evol=f_evol, basis=np.array(BASIS)))
+    outputs.append(np_path)
+    try:
+        evolution = load_evolution()
+    except FileNotFoundError as exc:
+        log.warning("no LHAPDF output: %s", exc)
+    else:
+        xf = evolution.evolve(f_evol)  # (R, 13, n_x, n_q)
+        keep = [FLAVOUR_PIDS.index(p) for p in (-5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5)]
+        write_lhapdf_set(
+            stage.path, card.name, evolution.x, evolution.q, xf[:, keep],
+            {"OrderQCD": 1, "AlphaS_MZ": 0.118, "MZ": 91.1876, "SetDesc": "obsforge NLO DIS fit"},
+        )  # fmt: skip
+    _plots(x, f_evol, stage.path / "report")
+    return stage.complete(outputs, summary)
+
+
+def _save(path, **arrays) -> None:
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def _chi2_table(datasets, preds, data: FitData) -> list[dict[str, Any]]:
+    """chi2/N with the experimental covariance against the real data: of the central PDF
+    (replica-averaged prediction, linear in the PDF) and averaged over replicas."""
+    rows = []
+    totals = np.zeros(3)
+    for dataset, pred, cov in zip(datasets, preds, data.cov_exp, strict=True):
+        central = _chi2(pred.mean(0), dataset.data, cov)
+        replica = float(np.mean([_chi2(p, dataset.data, cov) for p in pred]))
+        n = len(dataset)
+        totals += [central, replica, n]
+        rows.append(
+            {"dataset": dataset.name, "points": n, "chi2_central": central / n,
+             "chi2_replicas": replica / n}
+        )  # fmt: skip
+    rows.append(
+        {"dataset": "total", "points": int(totals[2]), "chi2_central": totals[0] / totals[2],
+         "chi2_replicas": totals[1] / totals[2]}
+    )  # fmt: skip
+    return rows
+
+
+def _sum_rule_deviation(model) -> float:
+    rules = model.sum_rules()
+    target = {"momentum": 1.0, "V": 3.0, "V3": 1.0, "V8": 3.0}
+    return float(max(np.abs(rules[k] - v).max() for k, v in target.items()))
+
+
+def _plots(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
+    """x g, x u_v, x d_v, x Sigma at Q0 with 68% bands, against NNPDF3.1 NLO."""
+    from obsforge.pdffit.model import evolution_to_flavour
+    from obsforge.plotting import new_figure, save_figure
+
+    flav = np.einsum("pk,rkj->rpj", evolution_to_flavour(), f_evol) * x  # x f (R, 13, n_x)
+    ref = reference_pdf_at(x, 1.65)
+    u, d, ub, db = (FLAVOUR_PIDS.index(p) for p in (2, 1, -2, -1))
+    curves = {
+        "x g": (flav[:, 6], ref[6]),
+        "x u_v": (flav[:, u] - flav[:, ub], ref[u] - ref[ub]),
+        "x d_v": (flav[:, d] - flav[:, db], ref[d] - ref[db]),
+        "x Sigma": (flav[:, 1:12].sum(1) - flav[:, 6], ref[1:12].sum(0) - ref[6]),
+    }
+    fig, axes = new_figure(ncols=4, figsize=(18, 4.2), squeeze=False)
+    for ax, (label, (ours, theirs)) in zip(axes[0], curves.items(), strict=True):
+        lo, mid, hi = np.percentile(ours, [16, 50, 84], axis=0)
+        ax.fill_between(x, lo, hi, alpha=0.4, label="obsforge (68%)")
+        ax.plot(x, mid)
+        ax.plot(x, theirs, "k--", label="NNPDF3.1 NLO")
+        ax.set_xscale("log")
+        ax.set_xlabel("x")
+        ax.set_title(f"{label} at Q0 = 1.65 GeV")
+    axes[0, 0].legend(fontsize=9)
+    save_figure(fig, folder / "pdfs_q0")
+
+
+def report_lines(result: StageResult) -> list[str]:
+    s = result.summary
+    lines = [f"{s['replicas']} replicas in {s['fit_seconds']:.0f} s, sum rules to "
+             f"{s['sum_rules_max_deviation']:.1e}"]  # fmt: skip
+    lines.append(f"{'dataset':<26} {'N':>5} {'chi2/N central':>15} {'chi2/N replicas':>16}")
+    for row in s["chi2"]:
+        lines.append(
+            f"{row['dataset']:<26} {row['points']:>5} {row['chi2_central']:>15.3f} "
+            f"{row['chi2_replicas']:>16.3f}"
+        )
+    lines.append(f"results: {result.path}")
+    return lines
