@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from obsforge.pdffit.fit import FitData, fit_replicas, predictions, prepare_fit_
 from obsforge.pdffit.fktables import load_evolution, load_fk_table
 from obsforge.pdffit.lhapdf import pythia_pdf, write_lhapdf_set
 from obsforge.pdffit.model import BASIS, flavour_to_evolution
+from obsforge.pdffit.smeft import OPERATORS, k_factors, scale_tev
 from obsforge.rundir import StageDir, StageResult
 
 __all__ = ["PDFRunCard", "reference_pdf_at", "run_pdffit"]
@@ -53,6 +55,18 @@ class PDFRunCard(Config):
     learning_rate: float = Field(3e-3, gt=0)
     t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
     fluctuate: bool = Field(True, description="False: level-0 (no noise in the pseudo-data)")
+    smeft: bool = Field(False, description="fit the e e q q Wilson coefficients with the PDF")
+    inject: dict[str, float] = Field(
+        {}, description="closure test: Wilson coefficients put into pseudo-data from the t0 PDF"
+    )
+
+    @field_validator("inject")
+    @classmethod
+    def _known_operators(cls, values: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(values) - set(OPERATORS))
+        if unknown:
+            raise ValueError(f"unknown operator(s) {unknown}; allowed are {list(OPERATORS)}")
+        return values
 
     @field_validator("datasets")
     @classmethod
@@ -96,9 +110,20 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
     if card.t0:
         ref = flavour_to_evolution(reference_pdf_at(x, 1.65).T).T / x[None, :]  # f, (8, n_x)
         t0 = [table.predict(ref[None])[0] for table in tables]
+    kfactors = _smeft_k_factors(datasets) if (card.smeft or card.inject) else None
+    if card.inject:  # closure test: data = t0 prediction x (1 + K . C_injected)
+        if t0 is None:
+            raise ValueError("inject: needs t0 = true (the pseudo-data come from the t0 PDF)")
+        c = np.array([card.inject.get(op, 0.0) for op in OPERATORS])
+        datasets = [
+            replace(d, data=t * (1 + k[0] @ c))
+            for d, t, k in zip(datasets, t0, kfactors, strict=True)
+        ]
     data = prepare_fit_data(
         datasets, tables, card.replicas, card.seed, card.training_fraction, t0, card.fluctuate
     )
+    if card.smeft:
+        data.kfactors = [torch.as_tensor(k[0]) for k in kfactors]
     start = time.perf_counter()
     result = fit_replicas(
         data,
@@ -122,6 +147,8 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         "chi2": _chi2_table(datasets, preds, data),
         "sum_rules_max_deviation": _sum_rule_deviation(model),
     }
+    if card.smeft:
+        summary["smeft"] = _smeft_summary(model.wilson.detach().numpy(), data, preds)
     outputs = ["fit.json"]
     stage.write("fit.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     np_path = "replicas_q0.npz"
@@ -140,6 +167,45 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         )  # fmt: skip
     _plots(x, f_evol, stage.path / "report")
     return stage.complete(outputs, summary)
+
+
+def _smeft_k_factors(datasets) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Linear and quadratic K-factors per dataset with NNPDF3.1 NLO at each point's Q;
+    zero for datasets without Z exchange (fixed target, CC: not modelled)."""
+    out = []
+    for d in datasets:
+        n = len(OPERATORS)
+        if d.spec.process != "NC":
+            out.append((np.zeros((len(d), n)), np.zeros((len(d), n, n))))
+            continue
+        pdf = pythia_pdf(_reference_file())
+        pid = {p: np.array([pdf.xf(p, x, q2) / x for x, q2 in zip(d.x, d.q2, strict=True)])
+               for p in (1, 2, 3, 4, 5, -1, -2, -3, -4, -5)}  # fmt: skip
+        q = {"u": pid[2] + pid[4], "d": pid[1] + pid[3] + pid[5]}
+        qbar = {"u": pid[-2] + pid[-4], "d": pid[-1] + pid[-3] + pid[-5]}
+        out.append(k_factors(d.x, d.q2, d.y, d.spec.projectile == "positron", q, qbar))
+    return out
+
+
+def _smeft_summary(wilson: np.ndarray, data: FitData, preds) -> dict[str, Any]:
+    """Mean, 68% and 95% intervals of each coefficient over replicas, for the simultaneous
+    fit and for the PDF frozen at the replica-averaged prediction."""
+    from obsforge.pdffit.fit import fit_wilson_frozen_pdf
+
+    frozen = fit_wilson_frozen_pdf(data, [p.mean(0) for p in preds])
+    out: dict[str, Any] = {}
+    for label, values in (("simultaneous", wilson), ("frozen_pdf", frozen)):
+        rows = {}
+        for i, op in enumerate(OPERATORS):
+            lo, hi = np.percentile(values[:, i], [2.5, 97.5])
+            rows[op] = {
+                "mean": float(values[:, i].mean()),
+                "std": float(values[:, i].std()),
+                "cl95": [float(lo), float(hi)],
+                "lambda_tev_95": [scale_tev(lo), scale_tev(hi)],
+            }
+        out[label] = rows
+    return out
 
 
 def _save(path, **arrays) -> None:

@@ -40,6 +40,7 @@ class FitData:
     train_weight: list[torch.Tensor]  # (R, N_d, N_d): inverse covariance on training points
     valid_weight: list[torch.Tensor]
     x: torch.Tensor
+    kfactors: list[torch.Tensor] | None = None  # (N_d, n_ops): linear SMEFT K-factors
 
 
 def _masked_inverse(cov: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -106,10 +107,16 @@ class FitResult:
     chi2_valid: np.ndarray | None = None
 
 
-def predictions(model: PDFModel, data: FitData) -> list[torch.Tensor]:
-    """(R, N_d) per dataset: FK x f, f = x f / x on the FK grid."""
+def predictions(
+    model: PDFModel, data: FitData, wilson: torch.Tensor | None = None
+) -> list[torch.Tensor]:
+    """(R, N_d) per dataset: FK x f (f = x f / x on the FK grid), times (1 + K . C_r) when
+    Wilson coefficients ``wilson`` (R, n_ops) are given (linear SMEFT, SIMUnet-style)."""
     f = model(data.x) / data.x[None, :, None]  # (R, n_x, 8)
-    return [torch.einsum("nkj,rjk->rn", fk, f) for fk in data.fk]
+    out = [torch.einsum("nkj,rjk->rn", fk, f) for fk in data.fk]
+    if wilson is not None and data.kfactors is not None:
+        out = [t * (1 + wilson @ k.T) for t, k in zip(out, data.kfactors, strict=True)]
+    return out
 
 
 def _chi2(preds, pseudo, weights) -> torch.Tensor:
@@ -142,6 +149,10 @@ def fit_replicas(
     """Train all replicas at once with Adam; look-back stopping per replica."""
     torch.manual_seed(seed)
     model = PDFModel(replicas, seed=seed)
+    if data.kfactors is not None:  # Wilson coefficients per replica, trained with the PDF
+        model.wilson = torch.nn.Parameter(
+            torch.zeros(replicas, data.kfactors[0].shape[1], dtype=torch.float64)
+        )
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     best = torch.full((replicas,), float("inf"), dtype=torch.float64)
     best_epoch = np.zeros(replicas, dtype=int)
@@ -152,7 +163,7 @@ def fit_replicas(
     step_scale = torch.ones(replicas, dtype=torch.float64)
     for epoch in range(max_epochs):
         optimiser.zero_grad()
-        preds = predictions(model, data)
+        preds = predictions(model, data, getattr(model, "wilson", None))
         chi2_train = _chi2(preds, data.pseudo, data.train_weight)
         finite = torch.isfinite(chi2_train)
         torch.where(finite, chi2_train, 0.0).sum().backward()
@@ -193,7 +204,24 @@ def fit_replicas(
     with torch.no_grad():
         for keep, p in zip(best_state, model.parameters(), strict=True):
             p.copy_(keep)
-        preds = predictions(model, data)
+        preds = predictions(model, data, getattr(model, "wilson", None))
         chi2_train = _chi2(preds, data.pseudo, data.train_weight).numpy()
         chi2_valid = _chi2(preds, data.pseudo, data.valid_weight).numpy()
     return FitResult(model, history, best_epoch, chi2_train, chi2_valid)
+
+
+def fit_wilson_frozen_pdf(data: FitData, central: list[np.ndarray]) -> np.ndarray:
+    """Wilson coefficients per replica with the PDF frozen at ``central`` predictions: the
+    chi2 is quadratic in C, so C_r = (A^T W A)^-1 A^T W (D_r - T0), A = T0 K (all points)."""
+    if data.kfactors is None:
+        raise ValueError("no SMEFT K-factors in the fit data")
+    n_ops = data.kfactors[0].shape[1]
+    replicas = data.pseudo[0].shape[0]
+    lhs = np.zeros((n_ops, n_ops))
+    rhs = np.zeros((replicas, n_ops))
+    for t0, k, pseudo, cov in zip(central, data.kfactors, data.pseudo, data.cov_t0, strict=True):
+        a = t0[:, None] * k.numpy()
+        w = np.linalg.inv(cov)
+        lhs += a.T @ w @ a
+        rhs += (pseudo.numpy() - t0[None]) @ w @ a
+    return np.linalg.solve(lhs, rhs.T).T
