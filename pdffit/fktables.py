@@ -33,6 +33,7 @@ __all__ = [
     "FKTable",
     "build_evolution",
     "build_fk_table",
+    "build_operators",
     "load_evolution",
     "load_fk_table",
     "save_evolution",
@@ -150,14 +151,23 @@ def _eko(theory: dict, xgrid: np.ndarray, q2: np.ndarray):
     return by_q2, couplings.a_s
 
 
-def build_fk_table(dataset: Dataset, xgrid: np.ndarray, theory: dict | None = None) -> FKTable:
-    """Compute the FK table of ``dataset`` (after cuts) with yadism and eko."""
+def build_operators(theory: dict, xgrid: np.ndarray, q2: np.ndarray):
+    """eko operators for every Q^2 in ``q2`` (one eko run) and a_s(Q^2): pass them to
+    :func:`build_fk_table` and :func:`build_evolution` to share one evolution."""
+    return _eko(theory, xgrid, np.asarray(q2, dtype=np.float64))
+
+
+def build_fk_table(
+    dataset: Dataset, xgrid: np.ndarray, theory: dict | None = None, evolution=None
+) -> FKTable:
+    """Compute the FK table of ``dataset`` (after cuts) with yadism and eko; ``evolution``:
+    the result of :func:`build_operators` covering the dataset's Q^2 (else one eko run)."""
     import yadism
 
     theory = dict(theory or theory_card())
     coefficients = yadism.run_yadism(theory, _observable_card(dataset, xgrid))
     results = coefficients[dataset.spec.kind]
-    operators, a_s = _eko(theory, xgrid, dataset.q2)
+    operators, a_s = evolution or _eko(theory, xgrid, dataset.q2)
     rotation = _rotation()
     table = np.zeros((len(results), 8, len(xgrid)))
     for n, point in enumerate(results):
@@ -185,9 +195,12 @@ class Evolution:
         return f * self.x[None, None, :, None]
 
 
-def build_evolution(xgrid: np.ndarray, q: np.ndarray, theory: dict | None = None) -> Evolution:
+def build_evolution(
+    xgrid: np.ndarray, q: np.ndarray, theory: dict | None = None, evolution=None
+) -> Evolution:
+    """Operators from Q0 to the LHAPDF scales ``q`` (GeV), rotated from the evolution basis."""
     theory = dict(theory or theory_card())
-    operators, _ = _eko(theory, xgrid, np.asarray(q) ** 2)
+    operators, _ = evolution or _eko(theory, xgrid, np.asarray(q) ** 2)
     rotation = _rotation()
     stack = [
         np.einsum("aibj,bk->aikj", operators[round(float(round(qq**2, 8)), 6)], rotation)[1:]

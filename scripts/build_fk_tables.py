@@ -22,6 +22,7 @@ from obsforge.pdffit.fktables import (
     FK_DIR,
     build_evolution,
     build_fk_table,
+    build_operators,
     save_evolution,
     save_fk_table,
     theory_card,
@@ -36,17 +37,22 @@ def main() -> None:
     parser.add_argument("--no-evolution", action="store_true", help="skip the LHAPDF operators")
     args = parser.parse_args()
     theory, xgrid = theory_card(), x_grid(args.nx)
-    for name in args.datasets:
+    datasets = [apply_cuts(load_dataset(name)) for name in args.datasets]
+    q_lhapdf = np.geomspace(1.65, 10_000.0, 25)
+    q2 = np.concatenate([d.q2 for d in datasets] + [[] if args.no_evolution else q_lhapdf**2])
+    start = time.perf_counter()
+    evolution = build_operators(theory, xgrid, q2)
+    print(f"eko: {len(set(np.round(q2, 8)))} scales in {time.perf_counter() - start:.0f} s")
+    for dataset in datasets:
         start = time.perf_counter()
-        dataset = apply_cuts(load_dataset(name))
-        path = save_fk_table(build_fk_table(dataset, xgrid, theory))
-        print(f"{name}: {len(dataset)} points, {time.perf_counter() - start:.0f} s -> {path}")
+        path = save_fk_table(build_fk_table(dataset, xgrid, theory, evolution))
+        seconds = time.perf_counter() - start
+        print(f"{dataset.name}: {len(dataset)} points, {seconds:.0f} s -> {path}", flush=True)
     if not args.no_evolution:
         start = time.perf_counter()
-        q = np.geomspace(1.65, 10_000.0, 25)
-        path = save_evolution(build_evolution(xgrid, q, theory), FK_DIR)
+        path = save_evolution(build_evolution(xgrid, q_lhapdf, theory, evolution), FK_DIR)
         seconds = time.perf_counter() - start
-        print(f"evolution for LHAPDF ({len(q)} scales): {seconds:.0f} s -> {path}")
+        print(f"evolution for LHAPDF ({len(q_lhapdf)} scales): {seconds:.0f} s -> {path}")
 
 
 if __name__ == "__main__":
