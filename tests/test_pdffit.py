@@ -178,8 +178,8 @@ def test_bad_runcards(tmp_path):
 def test_smeft_k_factors_are_exact_and_grow_with_q2():
     """sigma(C) = sigma_SM (1 + C.K + C.K2.C) exactly (LO amplitudes are linear in C); the
     effect of a 1 TeV contact term grows like Q^2 / Lambda^2 and vanishes at C = 0."""
-    from obsforge.pdffit.smeft import OPERATORS, _cross_section, k_factors
     from obsforge.events.ww_amplitude import ElectroweakInputs
+    from obsforge.pdffit.smeft import OPERATORS, _cross_section, k_factors
 
     x = np.array([0.01, 0.1, 0.3, 0.3])
     q2 = np.array([100.0, 1000.0, 10000.0, 30000.0])
