@@ -190,7 +190,14 @@ def test_smeft_k_factors_are_exact_and_grow_with_q2():
         linear, quadratic = k_factors(x, q2, y, positron, pdf_q, pdf_qbar)
         c = np.random.default_rng(1).normal(size=len(OPERATORS)) * 3
         exact = _cross_section(
-            x, q2, y, positron, pdf_q, pdf_qbar, dict(zip(OPERATORS, c)), ElectroweakInputs()
+            x,
+            q2,
+            y,
+            positron,
+            pdf_q,
+            pdf_qbar,
+            dict(zip(OPERATORS, c, strict=True)),
+            ElectroweakInputs(),
         )
         sm = _cross_section(x, q2, y, positron, pdf_q, pdf_qbar, {}, ElectroweakInputs())
         np.testing.assert_allclose(
