@@ -205,3 +205,26 @@ def test_smeft_k_factors_are_exact_and_grow_with_q2():
         )
         assert np.all(np.abs(linear[:, 0]) > 0)
         assert abs(linear[-1, 0]) > 5 * abs(linear[0, 0])
+
+
+def test_fk_table_storage_checks_its_checksum(tmp_path):
+    from obsforge.pdffit.fktables import FKTable, load_fk_table, save_fk_table
+
+    values = np.arange(2 * 8 * 5, dtype=float).reshape(2, 8, 5)
+    table = FKTable("TOY", values, np.linspace(0.1, 0.9, 5), np.array([10.0, 20.0]), {"PTO": 1})
+    save_fk_table(table, tmp_path)
+    loaded = load_fk_table("TOY", tmp_path)
+    np.testing.assert_array_equal(loaded.table, table.table)
+    assert loaded.theory == {"PTO": 1}
+    f = np.ones((3, 8, 5))
+    np.testing.assert_allclose(
+        loaded.predict(f), np.einsum("nkj->n", table.table)[None].repeat(3, 0)
+    )
+    with pytest.raises(FileNotFoundError, match="build it with python scripts/build_fk_tables.py"):
+        load_fk_table("MISSING", tmp_path)
+    data = dict(np.load(tmp_path / "TOY.npz"))
+    data["table"] = data["table"] + 1
+    with open(tmp_path / "TOY.npz", "wb") as handle:
+        np.savez(handle, **data)
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        load_fk_table("TOY", tmp_path)
