@@ -22,7 +22,7 @@ import torch
 from pydantic import Field, field_validator
 
 from obsforge.config import Config
-from obsforge.pdffit.data import DATASETS, apply_cuts, load_dataset
+from obsforge.pdffit.data import DATASETS, apply_cuts, covariance, load_dataset
 from obsforge.pdffit.fit import FitData, fit_replicas, predictions, prepare_fit_data
 from obsforge.pdffit.fktables import load_evolution, load_fk_table
 from obsforge.pdffit.lhapdf import pythia_pdf, write_lhapdf_set
@@ -56,6 +56,11 @@ class PDFRunCard(Config):
     t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
     fluctuate: bool = Field(True, description="False: level-0 (no noise in the pseudo-data)")
     smeft: bool = Field(False, description="fit the e e q q Wilson coefficients with the PDF")
+    closure: bool = Field(
+        False,
+        description="closure test: the data are replaced by the t0 PDF's predictions (plus one "
+        "fluctuation if fluctuate), and the fitted PDF is compared with it",
+    )
     inject: dict[str, float] = Field(
         {}, description="closure test: Wilson coefficients put into pseudo-data from the t0 PDF"
     )
@@ -106,10 +111,19 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
     tables = [load_fk_table(n) for n in card.datasets]
     stage.begin(seeds={"replicas": card.seed})
     x = tables[0].x
-    t0 = None
+    t0, ref = None, None
     if card.t0:
         ref = flavour_to_evolution(reference_pdf_at(x, 1.65).T).T / x[None, :]  # f, (8, n_x)
         t0 = [table.predict(ref[None])[0] for table in tables]
+    if card.closure or card.inject:
+        if t0 is None:
+            raise ValueError("closure/inject: need t0 = true (the law is the t0 PDF)")
+        rng = np.random.default_rng(card.seed + 10**6)
+        datasets = [
+            replace(d, data=t + (rng.multivariate_normal(0 * t, covariance(d)) if card.fluctuate
+                                 else 0.0))
+            for d, t in zip(datasets, t0, strict=True)
+        ]  # fmt: skip
     kfactors = _smeft_k_factors(datasets) if (card.smeft or card.inject) else None
     if card.inject:  # closure test: data = t0 prediction x (1 + K . C_injected)
         if t0 is None:
@@ -149,6 +163,8 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
     }
     if card.smeft:
         summary["smeft"] = _smeft_summary(model.wilson.detach().numpy(), data, preds)
+    if card.closure or card.inject:
+        summary["closure"] = _closure_summary(x, f_evol, ref)
     outputs = ["fit.json"]
     stage.write("fit.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     np_path = "replicas_q0.npz"
@@ -184,6 +200,24 @@ def _smeft_k_factors(datasets) -> list[tuple[np.ndarray, np.ndarray]]:
         q = {"u": pid[2] + pid[4], "d": pid[1] + pid[3] + pid[5]}
         qbar = {"u": pid[-2] + pid[-4], "d": pid[-1] + pid[-3] + pid[-5]}
         out.append(k_factors(d.x, d.q2, d.y, d.spec.projectile == "positron", q, qbar))
+    return out
+
+
+def _closure_summary(x: np.ndarray, f_evol: np.ndarray, law: np.ndarray) -> dict[str, Any]:
+    """Per basis function, on 1e-3 < x < 0.7: the fraction of grid points where the law lies
+    within the replicas' 68% (and 95%) interval, and the mean pull |mean - law| / std."""
+    region = (x > 1e-3) & (x < 0.7)
+    out = {}
+    for k, name in enumerate(BASIS):
+        values, truth = f_evol[:, k, region] * x[region], law[k, region] * x[region]
+        lo68, hi68 = np.percentile(values, [16, 84], axis=0)
+        lo95, hi95 = np.percentile(values, [2.5, 97.5], axis=0)
+        std = values.std(0) + 1e-300
+        out[name] = {
+            "within_68": float(np.mean((truth >= lo68) & (truth <= hi68))),
+            "within_95": float(np.mean((truth >= lo95) & (truth <= hi95))),
+            "mean_abs_pull": float(np.mean(np.abs(values.mean(0) - truth) / std)),
+        }
     return out
 
 

@@ -59,7 +59,7 @@ def theory_card() -> dict:
     return card
 
 
-def x_grid(n: int = 40, x_min: float = 1e-5) -> np.ndarray:
+def x_grid(n: int = 30, x_min: float = 1e-5) -> np.ndarray:
     """The interpolation grid z (log-spaced at small x, linear at large x: eko's lambertgrid)."""
     from eko.interpolation import lambertgrid
 
@@ -88,7 +88,7 @@ def _operator_card(xgrid: np.ndarray, q2: np.ndarray) -> dict:
         interpolation_polynomial_degree=4,
         interpolation_is_log=True,
         ev_op_iterations=10,
-        n_integration_cores=1,
+        n_integration_cores=2,
         polarized=False,
         time_like=False,
         ev_op_max_order=10,

@@ -33,12 +33,12 @@ from obsforge.pdffit.fktables import (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=sorted(DATASETS))
-    parser.add_argument("--nx", type=int, default=40, help="interpolation grid points")
+    parser.add_argument("--nx", type=int, default=30, help="interpolation grid points")
     parser.add_argument("--no-evolution", action="store_true", help="skip the LHAPDF operators")
     args = parser.parse_args()
     theory, xgrid = theory_card(), x_grid(args.nx)
     datasets = [apply_cuts(load_dataset(name)) for name in args.datasets]
-    q_lhapdf = np.geomspace(1.65, 10_000.0, 25)
+    q_lhapdf = np.geomspace(1.65, 10_000.0, 20)
     q2 = np.concatenate([d.q2 for d in datasets] + [[] if args.no_evolution else q_lhapdf**2])
     start = time.perf_counter()
     evolution = build_operators(theory, xgrid, q2)
