@@ -228,3 +228,31 @@ def test_fk_table_storage_checks_its_checksum(tmp_path):
         np.savez(handle, **data)
     with pytest.raises(ValueError, match="checksum mismatch"):
         load_fk_table("TOY", tmp_path)
+
+
+def test_shipped_fk_tables_describe_the_data_with_nnpdf31():
+    """The shipped FK tables with NNPDF3.1 NLO (an independent fit, FONLL + TMC, which we do not
+    use): chi2/N < 2.5 (measured: HERA NC 920 GeV 2.04, BCDMS 1.76, HERA CC e- 1.17)."""
+    from obsforge.pdf_fit import reference_pdf_at
+    from obsforge.pdffit.fktables import load_fk_table
+    from obsforge.pdffit.model import flavour_to_evolution
+
+    for name in ("HERA_NC_318GEV_EP", "BCDMS_NC_NOTFIXED_P_F2", "HERA_CC_318GEV_EM"):
+        table = load_fk_table(name)
+        data = apply_cuts(load_dataset(name))
+        f = flavour_to_evolution(reference_pdf_at(table.x, 1.65).T).T / table.x
+        diff = table.predict(f[None])[0] - data.data
+        chi2 = diff @ np.linalg.solve(covariance(data), diff) / len(data)
+        assert chi2 < 2.5, (name, chi2)
+
+
+@pytest.mark.slow
+def test_fk_table_rebuild_matches_shipped_rows():
+    """Rebuild a few SLAC points with yadism + eko and compare with the shipped table."""
+    pytest.importorskip("yadism")
+    from obsforge.pdffit.fktables import build_fk_table, load_fk_table
+
+    shipped = load_fk_table("SLAC_NC_NOTFIXED_P_F2")
+    data = apply_cuts(load_dataset("SLAC_NC_NOTFIXED_P_F2")).take(np.arange(3))
+    rebuilt = build_fk_table(data, shipped.x, shipped.theory)
+    np.testing.assert_allclose(rebuilt.table, shipped.table[:3], rtol=1e-6, atol=1e-12)
