@@ -30,7 +30,7 @@ from obsforge.pdffit.model import BASIS, flavour_to_evolution
 from obsforge.pdffit.smeft import OPERATORS, k_factors, scale_tev
 from obsforge.rundir import StageDir, StageResult
 
-__all__ = ["PDFRunCard", "reference_pdf_at", "run_pdffit"]
+__all__ = ["PDFRunCard", "plot_pdfs", "reference_pdf_at", "report_lines", "run_pdffit"]
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         "fit_seconds": seconds,
         "epochs_mean": float(np.mean(result.best_epoch)),
         "points": {d.name: len(d) for d in datasets},
-        "chi2": _chi2_table(datasets, preds, data),
+        "chi2": _chi2_table(datasets, preds, data, t0),
         "sum_rules_max_deviation": _sum_rule_deviation(model),
     }
     if card.smeft:
@@ -181,7 +181,7 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
             stage.path, card.name, evolution.x, evolution.q, xf[:, keep],
             {"OrderQCD": 1, "AlphaS_MZ": 0.118, "MZ": 91.1876, "SetDesc": "obsforge NLO DIS fit"},
         )  # fmt: skip
-    _plots(x, f_evol, stage.path / "report")
+    plot_pdfs(x, f_evol, stage.path / "report")
     return stage.complete(outputs, summary)
 
 
@@ -247,23 +247,25 @@ def _save(path, **arrays) -> None:
         np.savez_compressed(handle, **arrays)
 
 
-def _chi2_table(datasets, preds, data: FitData) -> list[dict[str, Any]]:
-    """chi2/N with the experimental covariance against the real data: of the central PDF
-    (replica-averaged prediction, linear in the PDF) and averaged over replicas."""
+def _chi2_table(datasets, preds, data: FitData, reference=None) -> list[dict[str, Any]]:
+    """chi2/N with the experimental covariance against the (fitted) data: of the central PDF
+    (replica-averaged prediction, linear in the PDF), averaged over replicas, and of the
+    reference PDF (NNPDF3.1 NLO) through the same FK tables."""
     rows = []
-    totals = np.zeros(3)
-    for dataset, pred, cov in zip(datasets, preds, data.cov_exp, strict=True):
+    totals = np.zeros(4)
+    for i, (dataset, pred, cov) in enumerate(zip(datasets, preds, data.cov_exp, strict=True)):
         central = _chi2(pred.mean(0), dataset.data, cov)
         replica = float(np.mean([_chi2(p, dataset.data, cov) for p in pred]))
+        ref = np.nan if reference is None else _chi2(reference[i], dataset.data, cov)
         n = len(dataset)
-        totals += [central, replica, n]
+        totals += [central, replica, ref, n]
         rows.append(
             {"dataset": dataset.name, "points": n, "chi2_central": central / n,
-             "chi2_replicas": replica / n}
+             "chi2_replicas": replica / n, "chi2_reference": ref / n}
         )  # fmt: skip
     rows.append(
-        {"dataset": "total", "points": int(totals[2]), "chi2_central": totals[0] / totals[2],
-         "chi2_replicas": totals[1] / totals[2]}
+        {"dataset": "total", "points": int(totals[3]), "chi2_central": totals[0] / totals[3],
+         "chi2_replicas": totals[1] / totals[3], "chi2_reference": totals[2] / totals[3]}
     )  # fmt: skip
     return rows
 
@@ -274,42 +276,52 @@ def _sum_rule_deviation(model) -> float:
     return float(max(np.abs(rules[k] - v).max() for k, v in target.items()))
 
 
-def _plots(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
-    """x g, x u_v, x d_v, x Sigma at Q0 with 68% bands, against NNPDF3.1 NLO."""
+def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
+    """x g, x u_v, x d_v, x Sigma with 68% bands against NNPDF3.1 NLO: at Q0 = 1.65 GeV
+    (``pdfs_q0``) and, through the shipped evolution operators, at 100 GeV (``pdfs_q100``)."""
     from obsforge.pdffit.model import evolution_to_flavour
     from obsforge.plotting import new_figure, save_figure
 
-    flav = np.einsum("pk,rkj->rpj", evolution_to_flavour(), f_evol) * x  # x f (R, 13, n_x)
-    ref = reference_pdf_at(x, 1.65)
+    panels = [("q0", 1.65, np.einsum("pk,rkj->rpj", evolution_to_flavour(), f_evol) * x)]
+    try:
+        evolution = load_evolution()
+    except FileNotFoundError:
+        evolution = None
+    if evolution is not None and np.allclose(evolution.x, x):
+        k = int(np.argmin(np.abs(evolution.q - 100.0)))
+        panels.append(("q100", float(evolution.q[k]), evolution.evolve(f_evol)[..., k]))
     u, d, ub, db = (FLAVOUR_PIDS.index(p) for p in (2, 1, -2, -1))
-    curves = {
-        "x g": (flav[:, 6], ref[6]),
-        "x u_v": (flav[:, u] - flav[:, ub], ref[u] - ref[ub]),
-        "x d_v": (flav[:, d] - flav[:, db], ref[d] - ref[db]),
-        "x Sigma": (flav[:, 1:12].sum(1) - flav[:, 6], ref[1:12].sum(0) - ref[6]),
-    }
-    fig, axes = new_figure(ncols=4, figsize=(18, 4.2), squeeze=False)
-    for ax, (label, (ours, theirs)) in zip(axes[0], curves.items(), strict=True):
-        lo, mid, hi = np.percentile(ours, [16, 50, 84], axis=0)
-        ax.fill_between(x, lo, hi, alpha=0.4, label="obsforge (68%)")
-        ax.plot(x, mid)
-        ax.plot(x, theirs, "k--", label="NNPDF3.1 NLO")
-        ax.set_xscale("log")
-        ax.set_xlabel("x")
-        ax.set_title(f"{label} at Q0 = 1.65 GeV")
-    axes[0, 0].legend(fontsize=9)
-    save_figure(fig, folder / "pdfs_q0")
+    region = x <= 0.9
+    for tag, q, flav in panels:
+        ref = reference_pdf_at(x, q)
+        curves = {
+            "x g": (flav[:, 6], ref[6]),
+            "x u_v": (flav[:, u] - flav[:, ub], ref[u] - ref[ub]),
+            "x d_v": (flav[:, d] - flav[:, db], ref[d] - ref[db]),
+            "x Sigma": (flav[:, 1:12].sum(1) - flav[:, 6], ref[1:12].sum(0) - ref[6]),
+        }
+        fig, axes = new_figure(ncols=4, figsize=(18, 4.2), squeeze=False)
+        for ax, (label, (ours, theirs)) in zip(axes[0], curves.items(), strict=True):
+            lo, mid, hi = np.percentile(ours[:, region], [16, 50, 84], axis=0)
+            ax.fill_between(x[region], lo, hi, alpha=0.4, label="obsforge (68%)")
+            ax.plot(x[region], mid)
+            ax.plot(x[region], theirs[region], "k--", label="NNPDF3.1 NLO")
+            ax.set_xscale("log")
+            ax.set_xlabel("x")
+            ax.set_title(f"{label} at Q = {q:.3g} GeV")
+        axes[0, 0].legend(fontsize=9)
+        save_figure(fig, folder / f"pdfs_{tag}")
 
 
 def report_lines(result: StageResult) -> list[str]:
     s = result.summary
     lines = [f"{s['replicas']} replicas in {s['fit_seconds']:.0f} s, sum rules to "
              f"{s['sum_rules_max_deviation']:.1e}"]  # fmt: skip
-    lines.append(f"{'dataset':<26} {'N':>5} {'chi2/N central':>15} {'chi2/N replicas':>16}")
+    lines.append(f"{'dataset':<26} {'N':>5} {'chi2/N central':>15} {'replicas':>9} {'NNPDF3.1':>9}")
     for row in s["chi2"]:
         lines.append(
             f"{row['dataset']:<26} {row['points']:>5} {row['chi2_central']:>15.3f} "
-            f"{row['chi2_replicas']:>16.3f}"
+            f"{row['chi2_replicas']:>9.3f} {row['chi2_reference']:>9.3f}"
         )
     lines.append(f"results: {result.path}")
     return lines

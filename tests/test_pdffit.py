@@ -256,3 +256,35 @@ def test_fk_table_rebuild_matches_shipped_rows():
     data = apply_cuts(load_dataset("SLAC_NC_NOTFIXED_P_F2")).take(np.arange(3))
     rebuilt = build_fk_table(data, shipped.x, shipped.theory)
     np.testing.assert_allclose(rebuilt.table, shipped.table[:3], rtol=1e-6, atol=1e-12)
+
+
+def test_pdffit_stage_end_to_end(tmp_path):
+    """A short fit with the shipped FK tables: chi2 table, sum rules, and an LHAPDF set whose
+    central member PYTHIA reads back equal to our own evolution of the replica average."""
+    from obsforge.config import validate_config
+    from obsforge.pdf_fit import PDFRunCard, run_pdffit
+
+    card = validate_config(
+        PDFRunCard,
+        {
+            "name": "tiny",
+            "runs_dir": str(tmp_path),
+            "datasets": ["SLAC_NC_NOTFIXED_P_F2", "NMC_NC_NOTFIXED_P_F2"],
+            "replicas": 3,
+            "max_epochs": 150,
+            "patience": 150,
+        },
+    )
+    result = run_pdffit(card)
+    summary = result.summary
+    assert summary["sum_rules_max_deviation"] < 1e-6
+    total = summary["chi2"][-1]
+    assert total["dataset"] == "total" and total["points"] == 37 + 115
+    assert np.isfinite(total["chi2_central"]) and total["chi2_central"] < 50
+    members = sorted((result.path / "tiny").glob("tiny_*.dat"))
+    assert len(members) == 4  # central + 3 replicas
+    x, q, pids, xf = read_member(members[0])
+    pdf = pythia_pdf(members[0])
+    i, j, k = pids.index(2), int(np.searchsorted(x, 0.1)), int(np.searchsorted(q, 10.0))
+    assert pdf.xf(2, x[j], q[k] ** 2) == pytest.approx(xf[i, j, k], rel=1e-6)
+    assert run_pdffit(card).path == result.path  # cached

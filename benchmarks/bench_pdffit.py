@@ -1,0 +1,59 @@
+"""Replica fits: all replicas in one batched model vs one replica at a time.
+
+Same data (every dataset of pdffit.data with its shipped FK table), same epochs: time per
+epoch of one batched model of R replicas, against R times the time per epoch of a single-
+replica model (what fitting replicas one by one costs). Also the projected time of a full
+100-replica fit at ``--epochs`` epochs. Result: benchmarks/results/pdffit.json.
+
+    python benchmarks/bench_pdffit.py [--replicas 100] [--epochs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from obsforge.atomic import atomic_write_json
+from obsforge.pdffit.data import DATASETS, apply_cuts, load_dataset
+from obsforge.pdffit.fit import fit_replicas, prepare_fit_data
+from obsforge.pdffit.fktables import load_fk_table
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def seconds_per_epoch(datasets, tables, replicas: int, epochs: int) -> float:
+    data = prepare_fit_data(datasets, tables, replicas, seed=1)
+    start = time.perf_counter()
+    fit_replicas(data, replicas, seed=1, max_epochs=epochs, patience=10 * epochs)
+    return (time.perf_counter() - start) / epochs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=60)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    names = sorted(DATASETS)
+    datasets = [apply_cuts(load_dataset(n)) for n in names]
+    tables = [load_fk_table(n) for n in names]
+    batched = seconds_per_epoch(datasets, tables, args.replicas, args.epochs)
+    single = seconds_per_epoch(datasets, tables, 1, args.epochs)
+    result = {
+        "replicas": args.replicas,
+        "points": sum(len(d) for d in datasets),
+        "threads": torch.get_num_threads(),
+        "batched_s_per_epoch": batched,
+        "single_s_per_epoch": single,
+        "one_by_one_over_batched": args.replicas * single / batched,
+        "batched_4000_epochs_min": 4000 * batched / 60,
+    }
+    print(result)
+    atomic_write_json(RESULTS / "pdffit.json", result)
+
+
+if __name__ == "__main__":
+    main()
