@@ -34,7 +34,7 @@ __all__ = ["PDFRunCard", "plot_pdfs", "reference_pdf_at", "report_lines", "run_p
 
 log = logging.getLogger(__name__)
 
-PDFFIT_VERSION = 1
+PDFFIT_VERSION = 2  # 2: post-fit replica selection
 REFERENCE = "NNPDF31_nlo_as_0118_luxqed"
 FLAVOUR_PIDS = (-6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)
 
@@ -150,11 +150,15 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
     )
     seconds = time.perf_counter() - start
     model = result.model
+    wilson = getattr(model, "wilson", None)
     with torch.no_grad():
-        preds = [p.numpy() for p in predictions(model, data)]
+        preds = [p.numpy() for p in predictions(model, data, wilson)]
         f_evol = (model(data.x) / data.x[None, :, None]).numpy().transpose(0, 2, 1)  # (R, 8, n_x)
+    keep = postfit_selection(datasets, preds, data)
+    preds, f_evol = [p[keep] for p in preds], f_evol[keep]
     summary: dict[str, Any] = {
         "replicas": card.replicas,
+        "replicas_kept": int(keep.sum()),
         "fit_seconds": seconds,
         "epochs_mean": float(np.mean(result.best_epoch)),
         "points": {d.name: len(d) for d in datasets},
@@ -162,7 +166,7 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         "sum_rules_max_deviation": _sum_rule_deviation(model),
     }
     if card.smeft:
-        summary["smeft"] = _smeft_summary(model.wilson.detach().numpy(), data, preds)
+        summary["smeft"] = _smeft_summary(wilson.detach().numpy()[keep], data, preds, keep)
     if card.closure or card.inject:
         summary["closure"] = _closure_summary(x, f_evol, ref)
     outputs = ["fit.json"]
@@ -221,12 +225,13 @@ def _closure_summary(x: np.ndarray, f_evol: np.ndarray, law: np.ndarray) -> dict
     return out
 
 
-def _smeft_summary(wilson: np.ndarray, data: FitData, preds) -> dict[str, Any]:
+def _smeft_summary(wilson: np.ndarray, data: FitData, preds, keep) -> dict[str, Any]:
     """Mean, 68% and 95% intervals of each coefficient over replicas, for the simultaneous
-    fit and for the PDF frozen at the replica-averaged prediction."""
+    fit and for the PDF frozen at the replica-averaged SM prediction."""
     from obsforge.pdffit.fit import fit_wilson_frozen_pdf
 
-    frozen = fit_wilson_frozen_pdf(data, [p.mean(0) for p in preds])
+    sm = [p / (1 + wilson @ k.numpy().T) for p, k in zip(preds, data.kfactors, strict=True)]
+    frozen = fit_wilson_frozen_pdf(data, [p.mean(0) for p in sm])[keep]
     out: dict[str, Any] = {}
     for label, values in (("simultaneous", wilson), ("frozen_pdf", frozen)):
         rows = {}
@@ -245,6 +250,23 @@ def _smeft_summary(wilson: np.ndarray, data: FitData, preds) -> dict[str, Any]:
 def _save(path, **arrays) -> None:
     with open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
+
+
+def postfit_selection(datasets, preds, data: FitData, n_sigma: float = 4.0) -> np.ndarray:
+    """NNPDF-style post-fit veto: drop replicas whose total chi2/N against the data is more
+    than ``n_sigma`` robust standard deviations (1.4826 MAD) above the median."""
+    n = sum(len(d) for d in datasets)
+    total = np.zeros(len(preds[0]))
+    for dataset, pred, cov in zip(datasets, preds, data.cov_exp, strict=True):
+        diff = pred - dataset.data[None]
+        total += np.einsum("rn,rn->r", diff, np.linalg.solve(cov, diff.T).T)
+    total /= n
+    median = np.median(total)
+    spread = 1.4826 * np.median(np.abs(total - median))
+    keep = np.isfinite(total) & (total <= median + n_sigma * max(spread, 1e-12))
+    if not keep.any():
+        raise RuntimeError("post-fit selection: no replica passes (the fit failed)")
+    return keep
 
 
 def _chi2_table(datasets, preds, data: FitData, reference=None) -> list[dict[str, Any]]:
@@ -315,7 +337,8 @@ def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
 
 def report_lines(result: StageResult) -> list[str]:
     s = result.summary
-    lines = [f"{s['replicas']} replicas in {s['fit_seconds']:.0f} s, sum rules to "
+    lines = [f"{s['replicas']} replicas ({s['replicas_kept']} pass the post-fit selection) in "
+             f"{s['fit_seconds']:.0f} s, sum rules to "
              f"{s['sum_rules_max_deviation']:.1e}"]  # fmt: skip
     lines.append(f"{'dataset':<26} {'N':>5} {'chi2/N central':>15} {'replicas':>9} {'NNPDF3.1':>9}")
     for row in s["chi2"]:
