@@ -330,7 +330,7 @@ def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
             ax.plot(x[region], theirs[region], "k--", label="NNPDF3.1 NLO")
             ax.set_xscale("log")
             ax.set_xlabel("x")
-            ax.set_title(f"{label} at Q = {q:.3g} GeV")
+            ax.set_title(f"{label} at Q = {q:.3g} GeV", fontsize=13)
         axes[0, 0].legend(fontsize=9)
         save_figure(fig, folder / f"pdfs_{tag}")
 
