@@ -56,6 +56,9 @@ class PDFRunCard(Config):
     t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
     fluctuate: bool = Field(True, description="False: level-0 (no noise in the pseudo-data)")
     smeft: bool = Field(False, description="fit the e e q q Wilson coefficients with the PDF")
+    smeft_operators: list[str] = Field(
+        list(OPERATORS), min_length=1, description="the coefficients fitted (others are zero)"
+    )
     closure: bool = Field(
         False,
         description="closure test: the data are replaced by the t0 PDF's predictions (plus one "
@@ -64,6 +67,14 @@ class PDFRunCard(Config):
     inject: dict[str, float] = Field(
         {}, description="closure test: Wilson coefficients put into pseudo-data from the t0 PDF"
     )
+
+    @field_validator("smeft_operators")
+    @classmethod
+    def _known_fitted(cls, values: list[str]) -> list[str]:
+        unknown = sorted(set(values) - set(OPERATORS))
+        if unknown or len(set(values)) != len(values):
+            raise ValueError(f"operators {values}: allowed are distinct names from {OPERATORS}")
+        return values
 
     @field_validator("inject")
     @classmethod
@@ -136,8 +147,9 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
     data = prepare_fit_data(
         datasets, tables, card.replicas, card.seed, card.training_fraction, t0, card.fluctuate
     )
+    fitted = [OPERATORS.index(op) for op in card.smeft_operators]
     if card.smeft:
-        data.kfactors = [torch.as_tensor(k[0]) for k in kfactors]
+        data.kfactors = [torch.as_tensor(k[0][:, fitted]) for k in kfactors]
     start = time.perf_counter()
     result = fit_replicas(
         data,
@@ -166,7 +178,9 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         "sum_rules_max_deviation": _sum_rule_deviation(model),
     }
     if card.smeft:
-        summary["smeft"] = _smeft_summary(wilson.detach().numpy()[keep], data, preds, keep)
+        summary["smeft"] = _smeft_summary(
+            wilson.detach().numpy()[keep], data, preds, keep, card.smeft_operators
+        )
     if card.closure or card.inject:
         summary["closure"] = _closure_summary(x, f_evol, ref)
     outputs = ["fit.json"]
@@ -225,17 +239,25 @@ def _closure_summary(x: np.ndarray, f_evol: np.ndarray, law: np.ndarray) -> dict
     return out
 
 
-def _smeft_summary(wilson: np.ndarray, data: FitData, preds, keep) -> dict[str, Any]:
-    """Mean, 68% and 95% intervals of each coefficient over replicas, for the simultaneous
-    fit and for the PDF frozen at the replica-averaged SM prediction."""
+def _smeft_summary(wilson: np.ndarray, data: FitData, preds, keep, names) -> dict[str, Any]:
+    """Mean, std and 95% interval of each fitted coefficient over the replicas: fitted with the
+    PDF ("simultaneous"), and with the PDF frozen at the replica-averaged SM prediction, all
+    fitted coefficients together ("frozen_pdf") and one at a time ("frozen_pdf_one_at_a_time",
+    the convention of the H1/ZEUS contact-interaction limits)."""
     from obsforge.pdffit.fit import fit_wilson_frozen_pdf
 
     sm = [p / (1 + wilson @ k.numpy().T) for p, k in zip(preds, data.kfactors, strict=True)]
-    frozen = fit_wilson_frozen_pdf(data, [p.mean(0) for p in sm])[keep]
+    central = [p.mean(0) for p in sm]
+    frozen = fit_wilson_frozen_pdf(data, central)[keep]
+    single = np.stack(
+        [fit_wilson_frozen_pdf(data, central, only=i)[keep, 0] for i in range(len(names))], 1
+    )
     out: dict[str, Any] = {}
-    for label, values in (("simultaneous", wilson), ("frozen_pdf", frozen)):
+    for label, values in (
+        ("simultaneous", wilson), ("frozen_pdf", frozen), ("frozen_pdf_one_at_a_time", single)
+    ):  # fmt: skip
         rows = {}
-        for i, op in enumerate(OPERATORS):
+        for i, op in enumerate(names):
             lo, hi = np.percentile(values[:, i], [2.5, 97.5])
             rows[op] = {
                 "mean": float(values[:, i].mean()),

@@ -210,17 +210,21 @@ def fit_replicas(
     return FitResult(model, history, best_epoch, chi2_train, chi2_valid)
 
 
-def fit_wilson_frozen_pdf(data: FitData, central: list[np.ndarray]) -> np.ndarray:
+def fit_wilson_frozen_pdf(
+    data: FitData, central: list[np.ndarray], only: int | None = None
+) -> np.ndarray:
     """Wilson coefficients per replica with the PDF frozen at ``central`` predictions: the
-    chi2 is quadratic in C, so C_r = (A^T W A)^-1 A^T W (D_r - T0), A = T0 K (all points)."""
+    chi2 is quadratic in C, so C_r = (A^T W A)^-1 A^T W (D_r - T0), A = T0 K (all points).
+    ``only``: fit that one coefficient alone (the others at zero); returns (R, 1)."""
     if data.kfactors is None:
         raise ValueError("no SMEFT K-factors in the fit data")
-    n_ops = data.kfactors[0].shape[1]
+    columns = slice(None) if only is None else slice(only, only + 1)
+    n_ops = data.kfactors[0][:, columns].shape[1]
     replicas = data.pseudo[0].shape[0]
     lhs = np.zeros((n_ops, n_ops))
     rhs = np.zeros((replicas, n_ops))
     for t0, k, pseudo, cov in zip(central, data.kfactors, data.pseudo, data.cov_t0, strict=True):
-        a = t0[:, None] * k.numpy()
+        a = t0[:, None] * k.numpy()[:, columns]
         w = np.linalg.inv(cov)
         lhs += a.T @ w @ a
         rhs += (pseudo.numpy() - t0[None]) @ w @ a
