@@ -107,7 +107,8 @@ def k_factors(
     return linear, quadratic
 
 
-def scale_tev(bound: float) -> float:
-    """Contact-interaction scale Lambda / sqrt(|C|) in TeV for a bound on C (Lambda = 1 TeV):
-    the usual 'Lambda' of a coefficient normalised to one, 1 / sqrt(|C| / (1 TeV)^2)."""
-    return float(1.0 / np.sqrt(abs(bound)))
+def scale_tev(bound: float, coupling_squared: float = 4 * np.pi) -> float:
+    """The contact-interaction scale in TeV equivalent to a bound on C (Lambda = 1 TeV):
+    C / (1 TeV)^2 = g^2 / Lambda_CI^2, with g^2 = 4 pi as in the H1 and ZEUS analyses
+    (eta = +-4 pi / Lambda^2), so Lambda_CI = sqrt(4 pi / |C|) TeV."""
+    return float(np.sqrt(coupling_squared / abs(bound)))
