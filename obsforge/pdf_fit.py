@@ -136,13 +136,11 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
             for d, t in zip(datasets, t0, strict=True)
         ]  # fmt: skip
     kfactors = _smeft_k_factors(datasets) if (card.smeft or card.inject) else None
-    if card.inject:  # closure test: data = t0 prediction x (1 + K . C_injected)
-        if t0 is None:
-            raise ValueError("inject: needs t0 = true (the pseudo-data come from the t0 PDF)")
+    if card.inject:  # closure test: data = (law + fluctuation) x (1 + K . C_injected)
         c = np.array([card.inject.get(op, 0.0) for op in OPERATORS])
         datasets = [
-            replace(d, data=t * (1 + k[0] @ c))
-            for d, t, k in zip(datasets, t0, kfactors, strict=True)
+            replace(d, data=d.data * (1 + k[0] @ c))
+            for d, k in zip(datasets, kfactors, strict=True)
         ]
     data = prepare_fit_data(
         datasets, tables, card.replicas, card.seed, card.training_fraction, t0, card.fluctuate
