@@ -282,7 +282,7 @@ def test_pdffit_stage_end_to_end(tmp_path):
     assert total["dataset"] == "total" and total["points"] == 37 + 115
     assert np.isfinite(total["chi2_central"]) and total["chi2_central"] < 50
     members = sorted((result.path / "tiny").glob("tiny_*.dat"))
-    assert len(members) == 4  # central + 3 replicas
+    assert len(members) == summary["replicas_kept"] + 1  # central + the kept replicas
     x, q, pids, xf = read_member(members[0])
     pdf = pythia_pdf(members[0])
     i, j, k = pids.index(2), int(np.searchsorted(x, 0.1)), int(np.searchsorted(q, 10.0))
