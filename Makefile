@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_density_training.py
 	$(BIN)/python benchmarks/bench_ww.py
 	$(BIN)/python benchmarks/bench_distillation.py --config cp
+	$(BIN)/python benchmarks/bench_pdffit.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
