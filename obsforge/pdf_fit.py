@@ -192,9 +192,9 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         log.warning("no LHAPDF output: %s", exc)
     else:
         xf = evolution.evolve(f_evol)  # (R, 13, n_x, n_q)
-        keep = [FLAVOUR_PIDS.index(p) for p in (-5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5)]
+        flavours = [FLAVOUR_PIDS.index(p) for p in (-5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5)]
         write_lhapdf_set(
-            stage.path, card.name, evolution.x, evolution.q, xf[:, keep],
+            stage.path, card.name, evolution.x, evolution.q, xf[:, flavours],
             {"OrderQCD": 1, "AlphaS_MZ": 0.118, "MZ": 91.1876, "SetDesc": "obsforge NLO DIS fit"},
         )  # fmt: skip
     plot_pdfs(x, f_evol, stage.path / "report")
