@@ -29,7 +29,7 @@ import awkward as ak
 import numpy as np
 from pydantic import Field, PositiveFloat, model_validator
 
-from obsforge.config import Config
+from obsforge.config import Config, check_names
 from obsforge.events.pythia import run_pythia, seed_settings
 from obsforge.events.vbf_amplitude import VBFAmplitudes, pythia_matrix_element
 from obsforge.events.ww_amplitude import ElectroweakInputs
@@ -89,11 +89,7 @@ class VBFConfig(Config):
 
     @model_validator(mode="after")
     def _known_channels(self) -> VBFConfig:
-        unknown = [c for c in self.channels if c not in CHANNELS]
-        if unknown or len(set(self.channels)) != len(self.channels):
-            raise ValueError(
-                f"channels = {self.channels}: allowed are distinct names from {list(CHANNELS)}"
-            )
+        check_names("channels", self.channels, CHANNELS)
         return self
 
 

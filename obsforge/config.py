@@ -20,6 +20,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "apply_overrides",
+    "check_names",
     "config_hash",
     "load_config",
     "validate_config",
@@ -38,6 +39,18 @@ class Config(BaseModel):
     """Base of all obsforge configurations: immutable, strict about unknown keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def check_names(field: str, values, allowed) -> list:
+    """``values`` as a list if they are distinct members of ``allowed``; else a ValueError
+    naming the field, the unknown values and what is allowed (validators call this)."""
+    values, allowed = list(values), list(allowed)
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values or len(set(values)) != len(values):
+        raise ValueError(
+            f"{field} = {values}: allowed are distinct names from {allowed} (unknown: {unknown})"
+        )
+    return values
 
 
 def _describe(error: Mapping[str, Any]) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.config import Config, check_names
 from obsforge.events.vbf import VBFConfig
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
@@ -84,11 +84,7 @@ class CPStudy(Config):
 
     @model_validator(mode="after")
     def _known_features(self) -> CPStudy:
-        unknown = [f for f in self.features if f not in PARITY]
-        if unknown or len(set(self.features)) != len(self.features):
-            raise ValueError(
-                f"features = {self.features}: allowed are distinct names from {sorted(PARITY)}"
-            )
+        check_names("features", self.features, sorted(PARITY))
         if not any(PARITY[f] < 0 for f in self.features):
             raise ValueError(
                 f"features = {self.features}: no CP-odd feature (e.g. 'dphi'); a CP-odd "

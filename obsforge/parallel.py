@@ -18,7 +18,7 @@ from pydantic import Field
 from obsforge.config import Config
 from obsforge.progress import progress
 
-__all__ = ["Execution", "dask_client", "map_tasks"]
+__all__ = ["Execution", "chunk_sizes", "dask_client", "map_tasks"]
 
 
 class Execution(Config):
@@ -28,6 +28,15 @@ class Execution(Config):
     workers: int | None = Field(
         None, ge=0, description="local worker processes (default: one per core; 0 = inline)"
     )
+
+
+def chunk_sizes(total: int, chunk: int) -> list[int]:
+    """Split ``total`` items into tasks of ``chunk`` (the last one holds the remainder).
+
+    >>> chunk_sizes(25, 10)
+    [10, 10, 5]
+    """
+    return [chunk] * (total // chunk) + ([total % chunk] if total % chunk else [])
 
 
 @contextmanager

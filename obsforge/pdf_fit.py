@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from pydantic import Field, field_validator
 
-from obsforge.config import Config
+from obsforge.config import Config, check_names
 from obsforge.pdffit.data import DATASETS, apply_cuts, covariance, load_dataset
 from obsforge.pdffit.fit import FitData, fit_replicas, predictions, prepare_fit_data
 from obsforge.pdffit.fktables import load_evolution, load_fk_table
@@ -71,28 +71,19 @@ class PDFRunCard(Config):
     @field_validator("smeft_operators")
     @classmethod
     def _known_fitted(cls, values: list[str]) -> list[str]:
-        unknown = sorted(set(values) - set(OPERATORS))
-        if unknown or len(set(values)) != len(values):
-            raise ValueError(f"operators {values}: allowed are distinct names from {OPERATORS}")
-        return values
+        return check_names("smeft_operators", values, OPERATORS)
 
     @field_validator("inject")
     @classmethod
     def _known_operators(cls, values: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(values) - set(OPERATORS))
-        if unknown:
-            raise ValueError(f"unknown operator(s) {unknown}; allowed are {list(OPERATORS)}")
+        if values:  # empty: no injection
+            check_names("inject", list(values), OPERATORS)
         return values
 
     @field_validator("datasets")
     @classmethod
     def _known(cls, names: list[str]) -> list[str]:
-        unknown = [n for n in names if n not in DATASETS]
-        if unknown:
-            raise ValueError(f"unknown dataset(s) {unknown}; allowed are {sorted(DATASETS)}")
-        if len(set(names)) != len(names):
-            raise ValueError("each dataset may appear once")
-        return names
+        return check_names("datasets", names, sorted(DATASETS))
 
 
 def _reference_file(name: str = REFERENCE) -> Path:
@@ -205,12 +196,12 @@ def _smeft_k_factors(datasets) -> list[tuple[np.ndarray, np.ndarray]]:
     """Linear and quadratic K-factors per dataset with NNPDF3.1 NLO at each point's Q;
     zero for datasets without Z exchange (fixed target, CC: not modelled)."""
     out = []
+    pdf = pythia_pdf(_reference_file())
     for d in datasets:
         n = len(OPERATORS)
         if d.spec.process != "NC":
             out.append((np.zeros((len(d), n)), np.zeros((len(d), n, n))))
             continue
-        pdf = pythia_pdf(_reference_file())
         pid = {p: np.array([pdf.xf(p, x, q2) / x for x, q2 in zip(d.x, d.q2, strict=True)])
                for p in (1, 2, 3, 4, 5, -1, -2, -3, -4, -5)}  # fmt: skip
         q = {"u": pid[2] + pid[4], "d": pid[1] + pid[3] + pid[5]}

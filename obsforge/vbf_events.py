@@ -17,7 +17,7 @@ from pydantic import Field
 from obsforge.config import Config
 from obsforge.events.pythia import derive_seed
 from obsforge.events.vbf import VBFConfig, generate_vbf
-from obsforge.parallel import Execution, dask_client, map_tasks
+from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
 
 __all__ = ["VBFSample", "load_vbf_events", "run_vbf_events"]
@@ -63,9 +63,7 @@ def run_vbf_events(
     if (done := stage.result()) is not None:
         return done
     stage.begin(seeds={"events": sample.seed})
-    sizes = [sample.chunk_size] * (sample.events // sample.chunk_size)
-    if sample.events % sample.chunk_size:
-        sizes.append(sample.events % sample.chunk_size)
+    sizes = chunk_sizes(sample.events, sample.chunk_size)
     tasks = [
         dict(stage=stage, process=process, chunk=i, n=n, seed=derive_seed(sample.seed, i))
         for i, n in enumerate(sizes)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.config import Config, check_names
 from obsforge.density.training import TrainingConfig, train
 from obsforge.events.ww import WWConfig, generate_ww
 from obsforge.events.ww_amplitude import COUPLINGS
@@ -41,7 +41,7 @@ from obsforge.observables.sally import (
     folded_scores,
     reco_features,
 )
-from obsforge.parallel import Execution, dask_client, map_tasks
+from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
 
 __all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
@@ -90,11 +90,7 @@ class WWStudy(Config):
 
     @model_validator(mode="after")
     def _known_couplings(self) -> WWStudy:
-        unknown = [c for c in self.couplings if c not in COUPLINGS]
-        if unknown or len(set(self.couplings)) != len(self.couplings):
-            raise ValueError(
-                f"couplings = {self.couplings}: allowed are distinct names from {list(COUPLINGS)}"
-            )
+        check_names("couplings", self.couplings, COUPLINGS)
         return self
 
     def columns(self) -> list[int]:
@@ -121,9 +117,7 @@ def run_ww_fisher(study: WWStudy, execution: Execution | None = None) -> StageRe
     if (done := stage.result()) is not None:
         return done
     stage.begin(seeds={"events": study.seed})
-    sizes = [study.chunk_size] * (study.events // study.chunk_size)
-    if study.events % study.chunk_size:
-        sizes.append(study.events % study.chunk_size)
+    sizes = chunk_sizes(study.events, study.chunk_size)
     tasks = [
         dict(
             config=study.process,

@@ -167,12 +167,14 @@ def fit_replicas(
         chi2_train = _chi2(preds, data.pseudo, data.train_weight)
         finite = torch.isfinite(chi2_train)
         torch.where(finite, chi2_train, 0.0).sum().backward()
-        before = [p.detach().clone() for p in model.parameters()]
+        damped = bool((step_scale < 1).any())
+        before = [p.detach().clone() for p in model.parameters()] if damped else []
         optimiser.step()
-        with torch.no_grad():  # per-replica step size (halved after each blow-up)
-            for old, p in zip(before, model.parameters(), strict=True):
-                scale = step_scale.view(-1, *([1] * (p.dim() - 1)))
-                p.copy_(old + scale * (p - old))
+        if damped:  # per-replica step size (halved after each blow-up)
+            with torch.no_grad():
+                for old, p in zip(before, model.parameters(), strict=True):
+                    scale = step_scale.view(-1, *([1] * (p.dim() - 1)))
+                    p.copy_(old + scale * (p - old))
         with torch.no_grad():
             chi2_valid = _chi2(preds, data.pseudo, data.valid_weight)
             broken = ~finite | ~torch.isfinite(chi2_valid)

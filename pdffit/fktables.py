@@ -81,9 +81,14 @@ class FKTable:
         return np.einsum("nkj,rkj->rn", self.table, f_evol)
 
 
+def _scale_key(q2: float) -> float:
+    """Q^2 rounded so that the scales given to eko and those read back compare equal."""
+    return round(float(q2), 6)
+
+
 def _operator_card(xgrid: np.ndarray, q2: np.ndarray) -> dict:
     return dict(
-        mu2grid=sorted(set(np.round(q2, 8).tolist())),
+        mu2grid=sorted({_scale_key(v) for v in q2}),
         interpolation_xgrid=xgrid.tolist(),
         interpolation_polynomial_degree=4,
         interpolation_is_log=True,
@@ -147,7 +152,7 @@ def _eko(theory: dict, xgrid: np.ndarray, q2: np.ndarray):
         path = Path(tmp) / "eko.tar"
         eko.solve(new_theory, new_operator, path)
         with eko.EKO.read(path) as operators:
-            by_q2 = {round(float(k[0]), 6): np.array(op.operator) for k, op in operators.items()}
+            by_q2 = {_scale_key(k[0]): np.array(op.operator) for k, op in operators.items()}
     return by_q2, couplings.a_s
 
 
@@ -171,7 +176,7 @@ def build_fk_table(
     rotation = _rotation()
     table = np.zeros((len(results), 8, len(xgrid)))
     for n, point in enumerate(results):
-        operator = operators[round(float(point.Q2), 6)]
+        operator = operators[_scale_key(point.Q2)]
         coefficient = np.zeros((len(EKO_PIDS), len(xgrid)))
         for order, (values, _errors) in point.orders.items():
             if order[1] == 0 and order[2] == 0 and order[3] == 0:  # no QED, no scale logs
@@ -202,10 +207,7 @@ def build_evolution(
     theory = dict(theory or theory_card())
     operators, _ = evolution or _eko(theory, xgrid, np.asarray(q) ** 2)
     rotation = _rotation()
-    stack = [
-        np.einsum("aibj,bk->aikj", operators[round(float(round(qq**2, 8)), 6)], rotation)[1:]
-        for qq in q
-    ]
+    stack = [np.einsum("aibj,bk->aikj", operators[_scale_key(qq**2)], rotation)[1:] for qq in q]
     return Evolution(np.stack(stack).astype(np.float32), xgrid, np.asarray(q, dtype=np.float64))
 
 

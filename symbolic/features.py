@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from obsforge.config import check_names
+
 __all__ = [
     "DEFAULT_FEATURES",
     "PARITY",
@@ -33,14 +35,7 @@ DEFAULT_FEATURES = ("pt1", "pt2", "pth", "mjj", "deta", "dphi", "ystar")
 
 
 def _check_names(names) -> list[str]:
-    names = list(names)
-    unknown = [n for n in names if n not in PARITY]
-    if unknown or not names or len(set(names)) != len(names):
-        raise ValueError(
-            f"features = {names}: allowed are distinct names from {sorted(PARITY)} "
-            f"(unknown: {unknown})"
-        )
-    return names
+    return check_names("features", names, sorted(PARITY))
 
 
 def _wrap(phi: np.ndarray) -> np.ndarray:

@@ -161,7 +161,7 @@ def test_bad_runcards(tmp_path):
     from obsforge.config import ConfigError, validate_config
     from obsforge.pdf_fit import PDFRunCard, run_pdffit
 
-    with pytest.raises(ConfigError, match="unknown dataset.*HERA_FOO"):
+    with pytest.raises(ConfigError, match="datasets.*unknown.*HERA_FOO"):
         validate_config(PDFRunCard, {"datasets": ["HERA_FOO"]})
     with pytest.raises(ConfigError, match="replicas = -3"):
         validate_config(PDFRunCard, {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "replicas": -3})
