@@ -23,20 +23,34 @@ from pydantic import Field, field_validator
 
 from obsforge.config import Config, check_names
 from obsforge.pdffit.data import DATASETS, apply_cuts, covariance, load_dataset
-from obsforge.pdffit.fit import FitData, fit_replicas, predictions, prepare_fit_data
+from obsforge.pdffit.fit import (
+    POSITIVITY_TOLERANCE,
+    FitData,
+    fit_replicas,
+    predictions,
+    prepare_fit_data,
+)
 from obsforge.pdffit.fktables import load_evolution, load_fk_table
 from obsforge.pdffit.lhapdf import pythia_pdf, write_lhapdf_set
-from obsforge.pdffit.model import BASIS, flavour_to_evolution
+from obsforge.pdffit.model import BASIS, check_preprocessing, flavour_to_evolution
 from obsforge.pdffit.smeft import OPERATORS, k_factors, scale_tev
 from obsforge.rundir import StageDir, StageResult
 
-__all__ = ["PDFRunCard", "plot_pdfs", "reference_pdf_at", "report_lines", "run_pdffit"]
+__all__ = [
+    "PDFRunCard",
+    "closure_estimators",
+    "plot_pdfs",
+    "reference_pdf_at",
+    "report_lines",
+    "run_pdffit",
+]
 
 log = logging.getLogger(__name__)
 
-PDFFIT_VERSION = 2  # 2: post-fit replica selection
+PDFFIT_VERSION = 3  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity
 REFERENCE = "NNPDF31_nlo_as_0118_luxqed"
 FLAVOUR_PIDS = (-6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)
+POSITIVITY_PIDS = (2, -2, 1, -1, 3, -3, 21)
 
 
 class PDFRunCard(Config):
@@ -53,6 +67,22 @@ class PDFRunCard(Config):
     max_epochs: int = Field(4000, ge=1)
     patience: int = Field(400, ge=1, description="look-back: epochs without improvement")
     learning_rate: float = Field(3e-3, gt=0)
+    preprocessing: dict[str, list[list[float]]] = Field(
+        {},
+        description="ranges [[alpha_min, alpha_max], [beta_min, beta_max]] per basis function "
+        "(Sigma, g, V, V3, V8, T3, T8, T15) replacing NNPDF4.0 NLO's",
+    )
+    trainable_preprocessing: bool = Field(
+        False, description="train the exponents within their ranges (else fixed per replica)"
+    )
+    positivity: bool = Field(
+        False,
+        description="x f >= 0 for u, ubar, d, dbar, s, sbar, g at the first LHAPDF scale above "
+        "Q^2 = 5 GeV^2 (NNPDF4.0's MSbar positivity), as a penalty",
+    )
+    positivity_lambda: float = Field(
+        1e4, gt=0, description="weight of the positivity penalty after its ramp (750 epochs)"
+    )
     t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
     fluctuate: bool = Field(True, description="False: level-0 (no noise in the pseudo-data)")
     smeft: bool = Field(False, description="fit the e e q q Wilson coefficients with the PDF")
@@ -78,6 +108,12 @@ class PDFRunCard(Config):
     def _known_operators(cls, values: dict[str, float]) -> dict[str, float]:
         if values:  # empty: no injection
             check_names("inject", list(values), OPERATORS)
+        return values
+
+    @field_validator("preprocessing")
+    @classmethod
+    def _ranges(cls, values: dict[str, list[list[float]]]) -> dict[str, list[list[float]]]:
+        check_preprocessing(values)
         return values
 
     @field_validator("datasets")
@@ -127,15 +163,17 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
             for d, t in zip(datasets, t0, strict=True)
         ]  # fmt: skip
     kfactors = _smeft_k_factors(datasets) if (card.smeft or card.inject) else None
+    law = t0
     if card.inject:  # closure test: data = (law + fluctuation) x (1 + K . C_injected)
         c = np.array([card.inject.get(op, 0.0) for op in OPERATORS])
-        datasets = [
-            replace(d, data=d.data * (1 + k[0] @ c))
-            for d, k in zip(datasets, kfactors, strict=True)
-        ]
+        factors = [1 + k[0] @ c for k in kfactors]
+        datasets = [replace(d, data=d.data * r) for d, r in zip(datasets, factors, strict=True)]
+        law = [t * r for t, r in zip(t0, factors, strict=True)]
     data = prepare_fit_data(
         datasets, tables, card.replicas, card.seed, card.training_fraction, t0, card.fluctuate
     )
+    if card.positivity:
+        data.positivity, positivity_q = positivity_operator(x)
     fitted = [OPERATORS.index(op) for op in card.smeft_operators]
     if card.smeft:
         data.kfactors = [torch.as_tensor(k[0][:, fitted]) for k in kfactors]
@@ -148,6 +186,9 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         card.patience,
         card.learning_rate,
         progress=lambda row: log.info("epoch %(epoch)d chi2/N %(chi2_train_per_point).3f", row),
+        preprocessing=card.preprocessing,
+        trainable_preprocessing=card.trainable_preprocessing,
+        positivity_lambda=card.positivity_lambda,
     )
     seconds = time.perf_counter() - start
     model = result.model
@@ -155,7 +196,7 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
     with torch.no_grad():
         preds = [p.numpy() for p in predictions(model, data, wilson)]
         f_evol = (model(data.x) / data.x[None, :, None]).numpy().transpose(0, 2, 1)  # (R, 8, n_x)
-    keep = postfit_selection(datasets, preds, data)
+    keep = postfit_selection(datasets, preds, data, result.positivity_violation)
     preds, f_evol = [p[keep] for p in preds], f_evol[keep]
     summary: dict[str, Any] = {
         "replicas": card.replicas,
@@ -166,12 +207,18 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         "chi2": _chi2_table(datasets, preds, data, t0),
         "sum_rules_max_deviation": _sum_rule_deviation(model),
     }
+    if card.positivity:
+        summary["positivity"] = {
+            "scale_gev": positivity_q,
+            "violating_replicas": int((result.positivity_violation > POSITIVITY_TOLERANCE).sum()),
+        }
     if card.smeft:
         summary["smeft"] = _smeft_summary(
             wilson.detach().numpy()[keep], data, preds, keep, card.smeft_operators
         )
     if card.closure or card.inject:
         summary["closure"] = _closure_summary(x, f_evol, ref)
+        summary["closure_data_space"] = closure_estimators(preds, law, data.cov_exp)
     outputs = ["fit.json"]
     stage.write("fit.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     np_path = "replicas_q0.npz"
@@ -228,6 +275,31 @@ def _closure_summary(x: np.ndarray, f_evol: np.ndarray, law: np.ndarray) -> dict
     return out
 
 
+def closure_estimators(preds, law, covariances) -> dict[str, float]:
+    """NNPDF4.0's closure estimators in data space (arXiv:2109.02653, section 6.1), with the
+    experimental covariance C of each dataset, in its eigenbasis: bias = |<T> - T_law|^2_C / N,
+    variance = <|T - <T>|^2_C> / N over replicas, R_bv = sqrt(bias / variance) (1 for a
+    faithful fit), and xi_1sigma: the fraction of eigen-directions in which the law lies within
+    one replica standard deviation of the mean (0.68 for a faithful fit)."""
+    bias = variance = 0.0
+    inside = []
+    for pred, truth, cov in zip(preds, law, covariances, strict=True):
+        eigenvalues, vectors = np.linalg.eigh(cov)
+        rotate = vectors / np.sqrt(eigenvalues)[None]  # whitening: |a @ rotate|^2 = a C^-1 a
+        replicas, target = pred @ rotate, truth @ rotate
+        mean, std = replicas.mean(0), replicas.std(0)
+        bias += float(((mean - target) ** 2).sum())
+        variance += float(((replicas - mean) ** 2).sum(1).mean())
+        inside.append(np.abs(mean - target) <= std)
+    n = sum(len(t) for t in law)
+    return {
+        "bias": bias / n,
+        "variance": variance / n,
+        "r_bv": float(np.sqrt(bias / variance)),
+        "xi_1sigma": float(np.concatenate(inside).mean()),
+    }
+
+
 def _smeft_summary(wilson: np.ndarray, data: FitData, preds, keep, names) -> dict[str, Any]:
     """Mean, std and 95% interval of each fitted coefficient over the replicas: fitted with the
     PDF ("simultaneous"), and with the PDF frozen at the replica-averaged SM prediction, all
@@ -263,9 +335,25 @@ def _save(path, **arrays) -> None:
         np.savez_compressed(handle, **arrays)
 
 
-def postfit_selection(datasets, preds, data: FitData, n_sigma: float = 4.0) -> np.ndarray:
+def positivity_operator(x: np.ndarray, q2_min: float = 5.0) -> tuple[torch.Tensor, float]:
+    """x f_pid(x_i, Q) for pid in :data:`POSITIVITY_PIDS` from f_k(x_j, Q0), as a tensor
+    (7, n_x, 8, n_x), at the first scale Q of the shipped evolution with Q^2 >= ``q2_min``
+    (NNPDF4.0 imposes positivity at Q^2 = 5 GeV^2); returns it and Q in GeV."""
+    evolution = load_evolution()
+    if not np.allclose(evolution.x, x):
+        raise ValueError("positivity: the evolution operators' x grid differs from the FK tables")
+    k = int(np.flatnonzero(evolution.q**2 >= q2_min)[0])
+    rows = [FLAVOUR_PIDS.index(p) for p in POSITIVITY_PIDS]
+    operator = evolution.operator[k][rows].astype(np.float64) * x[None, :, None, None]
+    return torch.as_tensor(operator), float(evolution.q[k])
+
+
+def postfit_selection(
+    datasets, preds, data: FitData, violation: np.ndarray | None = None, n_sigma: float = 4.0
+) -> np.ndarray:
     """NNPDF-style post-fit veto: drop replicas whose total chi2/N against the data is more
-    than ``n_sigma`` robust standard deviations (1.4826 MAD) above the median."""
+    than ``n_sigma`` robust standard deviations (1.4826 MAD) above the median, and replicas
+    whose positivity ``violation`` exceeds :data:`POSITIVITY_TOLERANCE`."""
     n = sum(len(d) for d in datasets)
     total = np.zeros(len(preds[0]))
     for dataset, pred, cov in zip(datasets, preds, data.cov_exp, strict=True):
@@ -275,6 +363,8 @@ def postfit_selection(datasets, preds, data: FitData, n_sigma: float = 4.0) -> n
     median = np.median(total)
     spread = 1.4826 * np.median(np.abs(total - median))
     keep = np.isfinite(total) & (total <= median + n_sigma * max(spread, 1e-12))
+    if violation is not None:
+        keep &= violation <= POSITIVITY_TOLERANCE
     if not keep.any():
         raise RuntimeError("post-fit selection: no replica passes (the fit failed)")
     return keep

@@ -24,7 +24,9 @@ from obsforge.pdffit.data import Dataset, covariance
 from obsforge.pdffit.fktables import FKTable
 from obsforge.pdffit.model import PDFModel
 
-__all__ = ["FitData", "FitResult", "fit_replicas", "prepare_fit_data"]
+__all__ = ["POSITIVITY_TOLERANCE", "FitData", "FitResult", "fit_replicas", "prepare_fit_data"]
+
+POSITIVITY_TOLERANCE = 1e-4  # sum over flavours and x of max(0, -x f): "positive" below this
 
 
 @dataclass
@@ -41,6 +43,7 @@ class FitData:
     valid_weight: list[torch.Tensor]
     x: torch.Tensor
     kfactors: list[torch.Tensor] | None = None  # (N_d, n_ops): linear SMEFT K-factors
+    positivity: torch.Tensor | None = None  # (n_flav, n_x, 8, n_x): x f_flav(x_i, Q) operator
 
 
 def _masked_inverse(cov: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -105,18 +108,30 @@ class FitResult:
     best_epoch: np.ndarray | None = None
     chi2_train: np.ndarray | None = None
     chi2_valid: np.ndarray | None = None
+    positivity_violation: np.ndarray | None = None
 
 
 def predictions(
-    model: PDFModel, data: FitData, wilson: torch.Tensor | None = None
+    model: PDFModel, data: FitData, wilson: torch.Tensor | None = None, f=None
 ) -> list[torch.Tensor]:
     """(R, N_d) per dataset: FK x f (f = x f / x on the FK grid), times (1 + K . C_r) when
-    Wilson coefficients ``wilson`` (R, n_ops) are given (linear SMEFT, SIMUnet-style)."""
-    f = model(data.x) / data.x[None, :, None]  # (R, n_x, 8)
+    Wilson coefficients ``wilson`` (R, n_ops) are given (linear SMEFT, SIMUnet-style).
+    ``f``: the PDF on the grid (R, n_x, 8) if already computed."""
+    if f is None:
+        f = model(data.x) / data.x[None, :, None]  # (R, n_x, 8)
     out = [torch.einsum("nkj,rjk->rn", fk, f) for fk in data.fk]
     if wilson is not None and data.kfactors is not None:
         out = [t * (1 + wilson @ k.T) for t, k in zip(out, data.kfactors, strict=True)]
     return out
+
+
+def positivity_violation(f: torch.Tensor, data: FitData) -> torch.Tensor:
+    """sum_{flavour, x} max(0, -x f(x, Q_pos)) per replica (R,) from the PDF on the grid
+    ``f`` (R, n_x, 8); zero without a positivity operator."""
+    if data.positivity is None:
+        return torch.zeros(f.shape[0], dtype=f.dtype)
+    xf = torch.einsum("pikj,rjk->rpi", data.positivity, f)
+    return torch.relu(-xf).sum((1, 2))
 
 
 def _chi2(preds, pseudo, weights) -> torch.Tensor:
@@ -145,10 +160,26 @@ def fit_replicas(
     patience: int = 300,
     learning_rate: float = 3e-3,
     progress=None,
+    preprocessing: dict | None = None,
+    trainable_preprocessing: bool = False,
+    positivity_lambda: float = 1e4,
+    positivity_tolerance: float = POSITIVITY_TOLERANCE,
+    positivity_ramp: int = 750,
 ) -> FitResult:
-    """Train all replicas at once with Adam; look-back stopping per replica."""
+    """Train all replicas at once with Adam; look-back stopping per replica.
+    ``preprocessing``: ranges of the exponents (see :class:`PDFModel`). With
+    ``data.positivity``, the loss adds lambda x the positivity violation (an exact penalty);
+    lambda grows geometrically from ``positivity_lambda`` / 1000 to ``positivity_lambda`` over
+    the first ``positivity_ramp`` epochs (at most a quarter of ``max_epochs``; n3fit's
+    multiplier), patience counts only after
+    the ramp, and an epoch counts for look-back only when the violation is below
+    ``positivity_tolerance`` (NNPDF's stopping only accepts positive PDFs)."""
     torch.manual_seed(seed)
-    model = PDFModel(replicas, seed=seed)
+    positivity_ramp = max(1, min(positivity_ramp, max_epochs // 4))
+    model = PDFModel(
+        replicas, seed=seed, preprocessing=preprocessing,
+        trainable_preprocessing=trainable_preprocessing,
+    )  # fmt: skip
     if data.kfactors is not None:  # Wilson coefficients per replica, trained with the PDF
         model.wilson = torch.nn.Parameter(
             torch.zeros(replicas, data.kfactors[0].shape[1], dtype=torch.float64)
@@ -163,34 +194,40 @@ def fit_replicas(
     step_scale = torch.ones(replicas, dtype=torch.float64)
     for epoch in range(max_epochs):
         optimiser.zero_grad()
-        preds = predictions(model, data, getattr(model, "wilson", None))
+        f = model(data.x) / data.x[None, :, None]
+        preds = predictions(model, data, getattr(model, "wilson", None), f)
         chi2_train = _chi2(preds, data.pseudo, data.train_weight)
-        finite = torch.isfinite(chi2_train)
-        torch.where(finite, chi2_train, 0.0).sum().backward()
-        damped = bool((step_scale < 1).any())
-        before = [p.detach().clone() for p in model.parameters()] if damped else []
-        optimiser.step()
-        if damped:  # per-replica step size (halved after each blow-up)
-            with torch.no_grad():
-                for old, p in zip(before, model.parameters(), strict=True):
-                    scale = step_scale.view(-1, *([1] * (p.dim() - 1)))
-                    p.copy_(old + scale * (p - old))
-        with torch.no_grad():
+        violation = positivity_violation(f, data)
+        ramp = min(1.0, epoch / positivity_ramp) if data.positivity is not None else 1.0
+        loss = chi2_train + positivity_lambda * 1e-3 ** (1 - ramp) * violation
+        finite = torch.isfinite(loss)
+        torch.where(finite, loss, 0.0).sum().backward()
+        with torch.no_grad():  # look-back bookkeeping on the parameters that made ``preds``
             chi2_valid = _chi2(preds, data.pseudo, data.valid_weight)
             broken = ~finite | ~torch.isfinite(chi2_valid)
-            if broken.any():  # a sum-rule normalisation blew up: back to the best state
-                _restore(model, optimiser, best_state, broken)
-                step_scale[broken] *= 0.5
-                chi2_valid = torch.where(broken, float("inf"), chi2_valid)
-            improved = chi2_valid < best
+            chi2_valid = torch.where(broken, float("inf"), chi2_valid)
+            improved = (chi2_valid < best) & (violation.detach() <= positivity_tolerance)
             if improved.any():
                 best = torch.where(improved, chi2_valid, best)
                 best_epoch[improved.numpy()] = epoch
                 for keep, p in zip(best_state, model.parameters(), strict=True):
                     keep[improved] = p.detach()[improved]
                 since_improvement = 0
-            else:
+            elif ramp == 1.0:
                 since_improvement += 1
+        damped = bool((step_scale < 1).any())
+        before = [p.detach().clone() for p in model.parameters()] if damped else []
+        optimiser.step()
+        with torch.no_grad():
+            if damped:  # per-replica step size (halved after each blow-up)
+                for old, p in zip(before, model.parameters(), strict=True):
+                    scale = step_scale.view(-1, *([1] * (p.dim() - 1)))
+                    p.copy_(old + scale * (p - old))
+            if broken.any():  # a sum-rule normalisation blew up: back to the best state
+                _restore(model, optimiser, best_state, broken)
+                step_scale[broken] *= 0.5
+        if trainable_preprocessing:
+            model.clip_preprocessing()
         if epoch % 50 == 0:
             history.append(
                 {
@@ -206,10 +243,12 @@ def fit_replicas(
     with torch.no_grad():
         for keep, p in zip(best_state, model.parameters(), strict=True):
             p.copy_(keep)
-        preds = predictions(model, data, getattr(model, "wilson", None))
+        f = model(data.x) / data.x[None, :, None]
+        preds = predictions(model, data, getattr(model, "wilson", None), f)
         chi2_train = _chi2(preds, data.pseudo, data.train_weight).numpy()
         chi2_valid = _chi2(preds, data.pseudo, data.valid_weight).numpy()
-    return FitResult(model, history, best_epoch, chi2_train, chi2_valid)
+        violation = positivity_violation(f, data).numpy()
+    return FitResult(model, history, best_epoch, chi2_train, chi2_valid, violation)
 
 
 def fit_wilson_frozen_pdf(

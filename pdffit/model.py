@@ -7,8 +7,10 @@ k in (Sigma, g, V, V3, V8, T3, T8, T15),
 
 one network 2-25-20-8 (tanh, linear output) per replica; the replicas' weights are stacked
 into batched tensors so that R replicas train as one model (``torch.bmm``). The preprocessing
-exponents alpha_k, beta_k are drawn per replica from fixed ranges and kept fixed, as in NNPDF's
-fits with fixed preprocessing. The normalisations enforce the sum rules exactly:
+exponents alpha_k, beta_k are drawn per replica, uniformly in ranges (default: those of
+NNPDF4.0 NLO), and either kept fixed (as in NNPDF4.0's final fits) or trained within their
+ranges with a hard wall at each end (n3fit's trainable preprocessing). The normalisations
+enforce the sum rules exactly:
 
     int_0^1 dx x (Sigma + g) = 1,  int V = int V8 = 3,  int V3 = 1,
 
@@ -26,6 +28,8 @@ from torch import nn
 __all__ = [
     "BASIS",
     "PDFModel",
+    "PREPROCESSING",
+    "check_preprocessing",
     "SUM_RULES",
     "evolution_to_flavour",
     "flavour_to_evolution",
@@ -33,16 +37,23 @@ __all__ = [
 
 BASIS = ("Sigma", "g", "V", "V3", "V8", "T3", "T8", "T15")
 SUM_RULES = {"V": 3.0, "V3": 1.0, "V8": 3.0}  # int f dx; momentum: int x (Sigma + g) dx = 1
-# Preprocessing ranges (alpha: small x, beta: large x), NNPDF4.0-like.
-ALPHA_RANGE = {
-    "Sigma": (1.05, 1.19), "g": (1.05, 1.19), "V": (0.35, 0.75), "V3": (0.35, 0.75),
-    "V8": (0.35, 0.75), "T3": (0.7, 1.05), "T8": (0.7, 1.05), "T15": (1.0, 1.15),
-}  # fmt: skip
-BETA_RANGE = {
-    "Sigma": (1.5, 3.5), "g": (3.0, 7.0), "V": (2.5, 4.5), "V3": (2.5, 4.5),
-    "V8": (2.5, 4.5), "T3": (2.5, 5.0), "T8": (2.5, 5.0), "T15": (2.5, 5.0),
-}  # fmt: skip
+# Preprocessing ranges ((alpha_min, alpha_max), (beta_min, beta_max)); alpha rules small x,
+# beta large x. Defaults: NNPDF4.0 NLO, fitted charm, theory 208 (the n3fit runcard
+# reproduce_nnpdf40/NNPDF40_nlo_as_01180.yml of the NNPDF code).
+PREPROCESSING = {
+    "Sigma": ((1.121, 1.154), (1.498, 3.138)),
+    "g": ((0.9224, 1.149), (3.266, 6.214)),
+    "V": ((0.5279, 0.8017), (1.6, 3.588)),
+    "V3": ((0.2011, 0.4374), (1.761, 3.427)),
+    "V8": ((0.5775, 0.8357), (1.589, 3.378)),
+    "T3": ((-0.484, 1.0), (1.763, 3.397)),
+    "T8": ((0.6714, 0.9197), (1.572, 3.496)),
+    "T15": ((1.073, 1.164), (1.503, 3.636)),
+}
+# Integrability: alpha < 1 where int f dx is a sum rule, alpha < 2 where int x f dx is.
+ALPHA_MAX = {"V": 1.0, "V3": 1.0, "V8": 1.0, "Sigma": 2.0, "g": 2.0}
 X_MIN = 1e-9
+QUARK_PIDS = (2, 1, 3, 4)  # u, d, s, c: the PDG codes, in the order of the definitions below
 
 
 def _quadrature(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -65,10 +76,18 @@ class PDFModel(nn.Module):
     :meth:`normalisations` (done in every forward pass) imposes the sum rules.
     """
 
-    def __init__(self, replicas: int, seed: int = 0, hidden: tuple[int, int] = (25, 20)):
+    def __init__(
+        self,
+        replicas: int,
+        seed: int = 0,
+        hidden: tuple[int, int] = (25, 20),
+        preprocessing: dict | None = None,
+        trainable_preprocessing: bool = False,
+    ):
         super().__init__()
         if replicas < 1:
             raise ValueError(f"replicas = {replicas}: need at least one replica")
+        ranges = check_preprocessing({**PREPROCESSING, **(preprocessing or {})})
         generator = torch.Generator().manual_seed(seed)
         sizes = (2, *hidden, len(BASIS))
         self.weights = nn.ParameterList()
@@ -79,10 +98,16 @@ class PDFModel(nn.Module):
             self.weights.append(nn.Parameter(w.double()))
             self.biases.append(nn.Parameter(torch.zeros(replicas, 1, n_out, dtype=torch.float64)))
         rng = np.random.default_rng(seed)
-        alpha = np.stack([rng.uniform(*ALPHA_RANGE[k], replicas) for k in BASIS], axis=1)
-        beta = np.stack([rng.uniform(*BETA_RANGE[k], replicas) for k in BASIS], axis=1)
-        self.register_buffer("alpha", torch.as_tensor(alpha))  # (R, 8)
-        self.register_buffer("beta", torch.as_tensor(beta))
+        bounds = torch.as_tensor([[ranges[k][0], ranges[k][1]] for k in BASIS])  # (8, 2, 2)
+        self.register_buffer("bounds", bounds.double())
+        start = [
+            np.stack([rng.uniform(*ranges[k][i], replicas) for k in BASIS], axis=1) for i in (0, 1)
+        ]
+        for name, value in zip(("alpha", "beta"), start, strict=True):  # (R, 8) each
+            if trainable_preprocessing:
+                setattr(self, name, nn.Parameter(torch.as_tensor(value)))
+            else:
+                self.register_buffer(name, torch.as_tensor(value))
         nodes, weights = _quadrature()
         self.register_buffer("quad_x", torch.as_tensor(nodes))
         self.register_buffer("quad_w", torch.as_tensor(weights))
@@ -117,6 +142,12 @@ class PDFModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.normalisations()[:, None, :] * self._raw(x)
 
+    @torch.no_grad()
+    def clip_preprocessing(self) -> None:
+        """Hard walls: trained exponents are put back into their ranges after every step."""
+        for i, exponent in enumerate((self.alpha, self.beta)):
+            exponent.copy_(exponent.clamp(self.bounds[:, i, 0], self.bounds[:, i, 1]))
+
     def sum_rules(self, n: int = 4000) -> dict[str, np.ndarray]:
         """The sum rules per replica on an independent, finer quadrature (for checks)."""
         nodes, weights = _quadrature(n)
@@ -128,6 +159,34 @@ class PDFModel(nn.Module):
         for k in SUM_RULES:
             out[k] = (xf[..., i[k]] / nodes[None, :] * w).sum(1)
         return out
+
+
+def check_preprocessing(ranges: dict) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Validate preprocessing ranges {basis name: ((alpha_min, alpha_max), (beta_min,
+    beta_max))}: known names, min <= max, beta >= 0 and integrable sum rules."""
+    out = {}
+    for name, value in ranges.items():
+        if name not in BASIS:
+            raise ValueError(f"preprocessing: unknown basis function {name!r}; allowed: {BASIS}")
+        try:
+            (a_lo, a_hi), (b_lo, b_hi) = ((float(v) for v in pair) for pair in value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"preprocessing.{name} = {value!r}: expected [[alpha_min, alpha_max], "
+                "[beta_min, beta_max]]"
+            ) from None
+        if not (a_lo <= a_hi and 0 <= b_lo <= b_hi):
+            raise ValueError(
+                f"preprocessing.{name} = {value!r}: need alpha_min <= alpha_max and "
+                "0 <= beta_min <= beta_max"
+            )
+        if name in ALPHA_MAX and a_hi >= ALPHA_MAX[name]:
+            raise ValueError(
+                f"preprocessing.{name}: alpha_max = {a_hi} makes its sum rule diverge at "
+                f"small x; allowed: alpha < {ALPHA_MAX[name]}"
+            )
+        out[name] = ((a_lo, a_hi), (b_lo, b_hi))
+    return out
 
 
 def evolution_to_flavour() -> np.ndarray:
@@ -148,9 +207,9 @@ def evolution_to_flavour() -> np.ndarray:
     minus[1, [v, v3, v8]] = [1 / 3, -1 / 2, 1 / 6]
     minus[2, [v, v8]] = [1 / 3, -1 / 3]
     matrix = np.zeros((13, 8))
-    for q in range(4):  # pid q+1 at row 7 + q, anti at row 5 - q
-        matrix[7 + q] = 0.5 * (plus[q] + minus[q])
-        matrix[5 - q] = 0.5 * (plus[q] - minus[q])
+    for q, pid in enumerate(QUARK_PIDS):  # pid p at row 6 + p, its antiquark at row 6 - p
+        matrix[6 + pid] = 0.5 * (plus[q] + minus[q])
+        matrix[6 - pid] = 0.5 * (plus[q] - minus[q])
     matrix[6, BASIS.index("g")] = 1.0
     return matrix
 
@@ -159,8 +218,8 @@ def flavour_to_evolution(xf: np.ndarray) -> np.ndarray:
     """Evolution-basis combinations (..., 8) from x f per flavour (..., 13), pid order
     (-6..-1, 21, 1..6): Sigma, g, V, V3, V8, T3, T8, T15 (their definitions at nf = 4)."""
     xf = np.asarray(xf, dtype=np.float64)
-    quark = xf[..., 7:11]  # u, d, s, c
-    anti = xf[..., [5, 4, 3, 2]]  # ubar, dbar, sbar, cbar
+    quark = xf[..., [6 + p for p in QUARK_PIDS]]  # u, d, s, c
+    anti = xf[..., [6 - p for p in QUARK_PIDS]]  # ubar, dbar, sbar, cbar
     plus, minus = quark + anti, quark - anti
     u, d, s, c = (plus[..., i] for i in range(4))
     um, dm, sm = (minus[..., i] for i in range(3))

@@ -77,14 +77,60 @@ def test_evolution_basis_rotation_is_exact():
     rng = np.random.default_rng(0)
     q, qbar = rng.normal(size=4), rng.normal(size=4)
     qbar[3] = q[3]  # c = cbar
-    flavours = np.zeros(13)
-    flavours[7:11], flavours[5:1:-1], flavours[6] = q, qbar, 0.7
+    flavours = np.zeros(13)  # pid order -6..-1, 21, 1..6: u = pid 2 at row 8, d = pid 1 at 7
+    flavours[[8, 7, 9, 10]], flavours[[4, 5, 3, 2]], flavours[6] = q, qbar, 0.7
     plus, minus = q + qbar, q - qbar
     evolution = [
         plus.sum(), 0.7, minus.sum(), minus[0] - minus[1], minus[0] + minus[1] - 2 * minus[2],
         plus[0] - plus[1], plus[0] + plus[1] - 2 * plus[2], plus[:3].sum() - 3 * plus[3],
     ]  # fmt: skip
     np.testing.assert_allclose(evolution_to_flavour() @ evolution, flavours, atol=1e-14)
+
+
+def test_model_has_two_up_and_one_down_valence_quark():
+    """The sum rules of the basis, read in flavours: int (u - ubar) = 2, int (d - dbar) = 1,
+    int (s - sbar) = 0 for any network weights; and NNPDF3.1 NLO at Q0, rotated into our
+    basis, satisfies our sum rules (so the two conventions agree)."""
+    from obsforge.pdf_fit import reference_pdf_at
+    from obsforge.pdffit.model import X_MIN, _quadrature, flavour_to_evolution
+
+    nodes, weights = _quadrature(4000)
+    with torch.no_grad():
+        xf = PDFModel(replicas=4, seed=5)(torch.as_tensor(nodes)).numpy()  # (R, N, 8)
+    flavour = np.einsum("pk,rnk->rpn", evolution_to_flavour(), xf)
+    valence = {pid: ((flavour[:, 6 + pid] - flavour[:, 6 - pid]) / nodes * weights).sum(1)
+               for pid in (1, 2, 3)}  # fmt: skip
+    np.testing.assert_allclose(valence[2], 2.0, atol=1e-6)
+    np.testing.assert_allclose(valence[1], 1.0, atol=1e-6)
+    np.testing.assert_allclose(valence[3], 0.0, atol=1e-6)
+
+    x = np.geomspace(X_MIN, 1.0, 3000)
+    law = flavour_to_evolution(reference_pdf_at(x, 1.65).T).T
+    for name, value in SUM_RULES.items():
+        assert np.trapezoid(law[BASIS.index(name)] / x, x) == pytest.approx(value, abs=0.015)
+    assert np.trapezoid(law[0] + law[1], x) == pytest.approx(1.0, abs=0.01)
+    assert np.all(law[BASIS.index("V3"), (x > 1e-3) & (x < 0.8)] > 0)  # u_v > d_v
+
+
+def test_preprocessing_ranges_are_validated_and_walls_hold():
+    from obsforge.pdffit.model import PREPROCESSING, check_preprocessing
+
+    with pytest.raises(ValueError, match="unknown basis function 'V4'"):
+        check_preprocessing({"V4": [[0.1, 0.2], [1, 2]]})
+    with pytest.raises(ValueError, match="preprocessing.V.*alpha < 1.0"):
+        check_preprocessing({"V": [[0.5, 1.2], [1, 2]]})
+    with pytest.raises(ValueError, match="preprocessing.g.*beta_min <= beta_max"):
+        check_preprocessing({"g": [[1.0, 1.1], [3, 2]]})
+    model = PDFModel(replicas=5, seed=1, trainable_preprocessing=True)
+    assert model.alpha.requires_grad and model.beta.requires_grad
+    with torch.no_grad():
+        model.alpha.add_(10.0)
+        model.beta.sub_(10.0)
+    model.clip_preprocessing()
+    for k, name in enumerate(BASIS):
+        (_, a_hi), (b_lo, _) = PREPROCESSING[name]
+        np.testing.assert_allclose(model.alpha[:, k].detach().numpy(), a_hi)
+        np.testing.assert_allclose(model.beta[:, k].detach().numpy(), b_lo)
 
 
 def test_lhapdf_round_trip_through_pythia(tmp_path):
@@ -288,3 +334,58 @@ def test_pdffit_stage_end_to_end(tmp_path):
     i, j, k = pids.index(2), int(np.searchsorted(x, 0.1)), int(np.searchsorted(q, 10.0))
     assert pdf.xf(2, x[j], q[k] ** 2) == pytest.approx(xf[i, j, k], rel=1e-6)
     assert run_pdffit(card).path == result.path  # cached
+
+
+def test_positivity_penalty_keeps_the_fitted_pdf_positive():
+    """The toy law has negative quark and gluon regions: fitted freely every replica follows
+    it into x f < 0; with the positivity penalty look-back only accepts states with x f >= 0
+    (within the tolerance) for u, ubar, d, dbar, s, sbar and g on the grid."""
+    from dataclasses import replace
+
+    from obsforge.pdffit.fit import (
+        POSITIVITY_TOLERANCE,
+        fit_replicas,
+        positivity_violation,
+        prepare_fit_data,
+    )
+
+    dataset, table, central, error = _toy_problem()
+    dataset = replace(dataset, stat=30 * dataset.stat)  # 30% errors: data and positivity compete
+    x = table.x
+    rows = [6 + p for p in (2, -2, 1, -1, 3, -3, 0)]
+    operator = np.einsum("pk,ij->pikj", evolution_to_flavour()[rows], np.diag(x))
+    data = prepare_fit_data([dataset], [table], replicas=4, seed=1, fluctuate=False)
+    free = fit_replicas(data, replicas=4, seed=2, max_epochs=600, patience=200)
+    assert np.all(free.positivity_violation == 0)  # no operator, no penalty
+    data.positivity = torch.as_tensor(operator)
+    with torch.no_grad():
+        f = free.model(data.x) / data.x[None, :, None]
+        assert np.all(positivity_violation(f, data).numpy() > 10 * POSITIVITY_TOLERANCE)
+    constrained = fit_replicas(data, replicas=4, seed=2, max_epochs=600, patience=200)
+    accepted = constrained.best_epoch > 0
+    assert accepted.sum() >= 1
+    assert np.all(constrained.positivity_violation[accepted] <= POSITIVITY_TOLERANCE)
+
+
+def test_closure_estimators_on_a_faithful_gaussian_ensemble():
+    """Replicas = (law + one fluctuation) + fluctuations, all with covariance C: a faithful
+    ensemble, so R_bv = 1 and xi_1sigma = 0.683 up to sampling noise; replicas centred on the
+    law itself give R_bv ~ 0 and xi_1sigma ~ 1."""
+    from obsforge.pdf_fit import closure_estimators
+
+    rng = np.random.default_rng(4)
+    n, replicas = 400, 1000
+    a = rng.normal(size=(n, n)) / np.sqrt(n)
+    cov = a @ a.T + 0.1 * np.eye(n)
+    chol = np.linalg.cholesky(cov)
+    law = rng.normal(size=n)
+    central = law + chol @ rng.normal(size=n)
+    ensemble = central[None] + rng.normal(size=(replicas, n)) @ chol.T
+    faithful = closure_estimators([ensemble[:, :150], ensemble[:, 150:]],
+                                  [law[:150], law[150:]],
+                                  [cov[:150, :150], cov[150:, 150:]])  # fmt: skip
+    assert faithful["variance"] == pytest.approx(1.0, abs=0.05)
+    assert faithful["r_bv"] == pytest.approx(1.0, abs=0.12)
+    assert faithful["xi_1sigma"] == pytest.approx(0.683, abs=0.06)
+    centred = closure_estimators([ensemble - central + law], [law], [cov])
+    assert centred["r_bv"] < 0.1 and centred["xi_1sigma"] > 0.99
