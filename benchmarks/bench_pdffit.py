@@ -14,6 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from obsforge.atomic import atomic_write_json
@@ -31,6 +32,27 @@ def seconds_per_epoch(datasets, tables, replicas: int, epochs: int) -> float:
     return (time.perf_counter() - start) / epochs
 
 
+def dask_seconds_per_epoch(datasets, tables, replicas: int, epochs: int, workers: int) -> float:
+    """The same replicas in ``workers`` batches, one single-threaded Dask worker each
+    (``batch_replicas`` in the runcard; every worker builds its own batch's fit data); the
+    cluster start-up is not counted."""
+    from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
+    from obsforge.pdf_fit import _fit_batch
+
+    recipe = {"datasets": datasets, "tables": tables, "replicas": replicas, "seed": 1}
+    extras = {"kfactors": None, "positivity": None}
+    starts = np.cumsum([0, *chunk_sizes(replicas, -(-replicas // workers))])
+    tasks = [
+        {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras, "seed": i,
+         "threads": 1, "max_epochs": epochs, "patience": 10 * epochs}
+        for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
+    ]  # fmt: skip
+    with dask_client(Execution(workers=workers)) as client:
+        start = time.perf_counter()
+        map_tasks(client, _fit_batch, tasks, "replica batches")
+        return (time.perf_counter() - start) / epochs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=100)
@@ -42,6 +64,7 @@ def main() -> None:
     tables = [load_fk_table(n) for n in names]
     batched = seconds_per_epoch(datasets, tables, args.replicas, args.epochs)
     single = seconds_per_epoch(datasets, tables, 1, args.epochs)
+    dask = dask_seconds_per_epoch(datasets, tables, args.replicas, 10 * args.epochs, workers=2)
     result = {
         "replicas": args.replicas,
         "points": sum(len(d) for d in datasets),
@@ -49,6 +72,8 @@ def main() -> None:
         "batched_s_per_epoch": batched,
         "single_s_per_epoch": single,
         "one_by_one_over_batched": args.replicas * single / batched,
+        "dask_2_workers_s_per_epoch": dask,
+        "batched_over_dask_2_workers": batched / dask,
         "batched_4000_epochs_min": 4000 * batched / 60,
     }
     print(result)

@@ -215,7 +215,7 @@ def _cp_observable(args) -> int:
 def _pdffit(args) -> int:
     from obsforge.pdf_fit import PDFRunCard, report_lines, run_pdffit
 
-    result = run_pdffit(load_config(PDFRunCard, args.config, args.overrides))
+    result = run_pdffit(load_config(PDFRunCard, args.config, args.overrides), _execution(args))
     for line in report_lines(result):
         print(line)
     return 0

@@ -22,11 +22,14 @@ import torch
 from pydantic import Field, field_validator
 
 from obsforge.config import Config, check_names
+from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.pdffit.data import DATASETS, apply_cuts, covariance, load_dataset
 from obsforge.pdffit.fit import (
     POSITIVITY_TOLERANCE,
     FitData,
+    FitResult,
     fit_replicas,
+    merge_results,
     predictions,
     prepare_fit_data,
 )
@@ -64,6 +67,9 @@ class PDFRunCard(Config):
     replicas: int = Field(100, ge=1, description="Monte Carlo replicas")
     seed: int = Field(1, ge=0)
     training_fraction: float = Field(0.75, gt=0, lt=1)
+    batch_replicas: int = Field(
+        0, ge=0, description="replicas per Dask task (0: all replicas in one batched model)"
+    )
     max_epochs: int = Field(4000, ge=1)
     patience: int = Field(400, ge=1, description="look-back: epochs without improvement")
     learning_rate: float = Field(3e-3, gt=0)
@@ -140,8 +146,55 @@ def _chi2(theory: np.ndarray, data: np.ndarray, cov: np.ndarray) -> float:
     return float(diff @ np.linalg.solve(cov, diff))
 
 
-def run_pdffit(card: PDFRunCard) -> StageResult:
-    """Run (or reuse) the fit of ``card``."""
+def _log_epoch(row: dict[str, float]) -> None:
+    log.info("epoch %(epoch)d chi2/N %(chi2_train_per_point).3f", row)
+
+
+def _fit_batch(
+    recipe: dict[str, Any],
+    rows: slice,
+    extras: dict[str, Any],
+    seed: int,
+    threads: int | None,
+    **options,
+) -> FitResult:
+    """One Dask task: builds the fit data of replicas ``rows`` from ``recipe`` (the arguments
+    of prepare_fit_data) and ``extras`` (K-factors, positivity), then fits them as one model."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    data = prepare_fit_data(**recipe, rows=rows)
+    data.kfactors, data.positivity = extras["kfactors"], extras["positivity"]
+    return fit_replicas(data, rows.stop - rows.start, seed, **options)
+
+
+def _fit(
+    card: PDFRunCard, data: FitData, recipe: dict[str, Any], execution: Execution | None
+) -> FitResult:
+    """All replicas in one batched model, or, with ``batch_replicas``, batches of replicas
+    spread over Dask workers (one thread each) and merged back into one model."""
+    options = {
+        "max_epochs": card.max_epochs,
+        "patience": card.patience,
+        "learning_rate": card.learning_rate,
+        "preprocessing": card.preprocessing,
+        "trainable_preprocessing": card.trainable_preprocessing,
+        "positivity_lambda": card.positivity_lambda,
+    }
+    if card.batch_replicas == 0 or card.batch_replicas >= card.replicas:
+        return fit_replicas(data, card.replicas, card.seed, progress=_log_epoch, **options)
+    starts = np.cumsum([0, *chunk_sizes(card.replicas, card.batch_replicas)])
+    extras = {"kfactors": data.kfactors, "positivity": data.positivity}
+    tasks = [
+        {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras,
+         "seed": card.seed + 7919 * i, "threads": 1, **options}
+        for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
+    ]  # fmt: skip
+    with dask_client(execution or Execution()) as client:
+        return merge_results(map_tasks(client, _fit_batch, tasks, "replica batches"))
+
+
+def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageResult:
+    """Run (or reuse) the fit of ``card``; ``execution``: where replica batches run."""
     stage = StageDir(card.runs_dir, card.name, "pdffit", card, [], PDFFIT_VERSION)
     if (done := stage.result()) is not None:
         return done
@@ -169,27 +222,19 @@ def run_pdffit(card: PDFRunCard) -> StageResult:
         factors = [1 + k[0] @ c for k in kfactors]
         datasets = [replace(d, data=d.data * r) for d, r in zip(datasets, factors, strict=True)]
         law = [t * r for t, r in zip(t0, factors, strict=True)]
-    data = prepare_fit_data(
-        datasets, tables, card.replicas, card.seed, card.training_fraction, t0, card.fluctuate
-    )
+    recipe = {
+        "datasets": datasets, "tables": tables, "replicas": card.replicas, "seed": card.seed,
+        "training_fraction": card.training_fraction, "t0_predictions": t0,
+        "fluctuate": card.fluctuate,
+    }  # fmt: skip
+    data = prepare_fit_data(**recipe)
     if card.positivity:
         data.positivity, positivity_q = positivity_operator(x)
     fitted = [OPERATORS.index(op) for op in card.smeft_operators]
     if card.smeft:
         data.kfactors = [torch.as_tensor(k[0][:, fitted]) for k in kfactors]
     start = time.perf_counter()
-    result = fit_replicas(
-        data,
-        card.replicas,
-        card.seed,
-        card.max_epochs,
-        card.patience,
-        card.learning_rate,
-        progress=lambda row: log.info("epoch %(epoch)d chi2/N %(chi2_train_per_point).3f", row),
-        preprocessing=card.preprocessing,
-        trainable_preprocessing=card.trainable_preprocessing,
-        positivity_lambda=card.positivity_lambda,
-    )
+    result = _fit(card, data, recipe, execution)
     seconds = time.perf_counter() - start
     model = result.model
     wilson = getattr(model, "wilson", None)

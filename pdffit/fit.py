@@ -24,7 +24,14 @@ from obsforge.pdffit.data import Dataset, covariance
 from obsforge.pdffit.fktables import FKTable
 from obsforge.pdffit.model import PDFModel
 
-__all__ = ["POSITIVITY_TOLERANCE", "FitData", "FitResult", "fit_replicas", "prepare_fit_data"]
+__all__ = [
+    "POSITIVITY_TOLERANCE",
+    "FitData",
+    "FitResult",
+    "fit_replicas",
+    "merge_results",
+    "prepare_fit_data",
+]
 
 POSITIVITY_TOLERANCE = 1e-4  # sum over flavours and x of max(0, -x f): "positive" below this
 
@@ -62,8 +69,11 @@ def prepare_fit_data(
     training_fraction: float = 0.75,
     t0_predictions: list[np.ndarray] | None = None,
     fluctuate: bool = True,
+    rows: slice | None = None,
 ) -> FitData:
-    """Pseudo-data and training/validation weights for ``replicas`` replicas."""
+    """Pseudo-data and training/validation weights for ``replicas`` replicas; with ``rows``,
+    only for those replicas (the same pseudo-data and masks as in the full set), so that a
+    Dask worker builds its own batch instead of receiving it."""
     rng = np.random.default_rng(seed)
     x = tables[0].x
     out = FitData([], [], [], [], [], [], [], [], torch.as_tensor(x))
@@ -86,6 +96,8 @@ def prepare_fit_data(
         for r in range(replicas):
             n_train = max(1, int(round(training_fraction * n))) if n > 1 else 1
             train_masks[r, rng.permutation(n)[:n_train]] = True
+        if rows is not None:
+            pseudo, train_masks = pseudo[rows], train_masks[rows]
         out.names.append(dataset.name)
         out.fk.append(torch.as_tensor(table.table))
         out.data.append(dataset.data)
@@ -109,6 +121,32 @@ class FitResult:
     chi2_train: np.ndarray | None = None
     chi2_valid: np.ndarray | None = None
     positivity_violation: np.ndarray | None = None
+
+
+REPLICA_TENSORS = ("weights.", "biases.", "alpha", "beta", "wilson")  # first axis: replica
+
+
+def merge_results(results: list[FitResult]) -> FitResult:
+    """One batched model (and its per-replica records) from fits of consecutive replica
+    batches, e.g. the Dask tasks of one fit."""
+    models = [r.model for r in results]
+    first = models[0]
+    merged = PDFModel(
+        sum(m.replicas for m in models),
+        trainable_preprocessing=isinstance(first.alpha, torch.nn.Parameter),
+    )
+    if hasattr(first, "wilson"):
+        merged.wilson = torch.nn.Parameter(torch.cat([m.wilson.detach() for m in models]))
+    states = [m.state_dict() for m in models]
+    merged.load_state_dict(
+        {key: torch.cat([s[key] for s in states]) if key.startswith(REPLICA_TENSORS) else value
+         for key, value in states[0].items()}
+    )  # fmt: skip
+    joined = {
+        name: np.concatenate([getattr(r, name) for r in results])
+        for name in ("best_epoch", "chi2_train", "chi2_valid", "positivity_violation")
+    }
+    return FitResult(merged, results[0].history, **joined)
 
 
 def predictions(

@@ -335,6 +335,14 @@ def test_pdffit_stage_end_to_end(tmp_path):
     assert pdf.xf(2, x[j], q[k] ** 2) == pytest.approx(xf[i, j, k], rel=1e-6)
     assert run_pdffit(card).path == result.path  # cached
 
+    # the same runcard in replica batches (Dask tasks, here run inline) with positivity on
+    from obsforge.parallel import Execution
+
+    batched = card.model_copy(update={"batch_replicas": 2, "positivity": True})
+    summary = run_pdffit(batched, Execution(workers=0)).summary
+    assert summary["replicas"] == 3 and summary["sum_rules_max_deviation"] < 1e-6
+    assert summary["positivity"]["scale_gev"] == pytest.approx(2.61, abs=0.01)
+
 
 def test_positivity_penalty_keeps_the_fitted_pdf_positive():
     """The toy law has negative quark and gluon regions: fitted freely every replica follows
@@ -389,3 +397,28 @@ def test_closure_estimators_on_a_faithful_gaussian_ensemble():
     assert faithful["xi_1sigma"] == pytest.approx(0.683, abs=0.06)
     centred = closure_estimators([ensemble - central + law], [law], [cov])
     assert centred["r_bv"] < 0.1 and centred["xi_1sigma"] > 0.99
+
+
+def test_replica_batches_merge_into_one_model():
+    """A batch of replicas built on its own (what a Dask worker does) has the same pseudo-data
+    and masks as in the full set; batches merge into one batched model whose replicas are
+    exactly the batches' replicas, in order."""
+    from obsforge.pdffit.fit import fit_replicas, merge_results, predictions, prepare_fit_data
+
+    dataset, table, _, _ = _toy_problem()
+    full = prepare_fit_data([dataset], [table], replicas=5, seed=1)
+    batches = (slice(0, 2), slice(2, 5))
+    parts, data = [], []
+    for i, rows in enumerate(batches):
+        data.append(prepare_fit_data([dataset], [table], replicas=5, seed=1, rows=rows))
+        torch.testing.assert_close(data[-1].pseudo[0], full.pseudo[0][rows])
+        torch.testing.assert_close(data[-1].train_weight[0], full.train_weight[0][rows])
+        parts.append(fit_replicas(data[-1], rows.stop - rows.start, seed=i, max_epochs=40))
+    merged = merge_results(parts)
+    assert merged.model.replicas == 5 and merged.best_epoch.shape == (5,)
+    with torch.no_grad():
+        together = predictions(merged.model, full)[0].numpy()
+        for rows, part, batch in zip(batches, parts, data, strict=True):
+            alone = predictions(part.model, batch)[0].numpy()
+            np.testing.assert_allclose(together[rows], alone, rtol=1e-12)
+            np.testing.assert_allclose(merged.chi2_valid[rows], part.chi2_valid)
