@@ -47,17 +47,15 @@ THEORY_ID = 208  # NNPDF4.0 NLO, alpha_s(M_Z) = 0.118, Q0 = 1.65 GeV
 EKO_PIDS = (22, -6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)
 
 
-def theory_card(scheme: str = "ZM-VFNS", tmc: int = 0) -> dict:
-    """NNPDF theory 208 (NLO), changed to what the shipped tables use: the zero-mass VFNS
-    (ZM-VFNS) instead of FONLL-B, no target-mass corrections, nf0/nfref set for yadism.
-    ``scheme="FONLL-B"``, ``tmc=1``: theory 208's own heavy-quark scheme and (approximate)
-    target-mass corrections, for comparison tables."""
+def theory_card() -> dict:
+    """NNPDF theory 208 (NLO), changed to what we compute: the zero-mass VFNS (ZM-VFNS)
+    instead of FONLL-B, no target-mass corrections, nf0/nfref set for yadism."""
     import nnpdf_data
     import yaml
 
     path = Path(nnpdf_data.__file__).parent / "theory_cards" / f"{THEORY_ID}.yaml"
     card = yaml.safe_load(path.read_text())
-    card.update({"FNS": scheme, "TMC": tmc, "nf0": 4, "nfref": 5, "n3lo_cf_variation": 0})
+    card.update({"FNS": "ZM-VFNS", "TMC": 0, "nf0": 4, "nfref": 5, "n3lo_cf_variation": 0})
     return card
 
 

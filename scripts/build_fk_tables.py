@@ -4,7 +4,6 @@ operators for the LHAPDF output. Run once; the results ship in pdffit/fktables/.
     pip install -e '.[fktables]'
     python scripts/build_fk_tables.py                      # every dataset of pdffit.data
     python scripts/build_fk_tables.py --datasets SLAC_NC_NOTFIXED_P_F2 --nx 40
-    python scripts/build_fk_tables.py --scheme FONLL-B --tmc 1 --out runs/fk-fonll --no-evolution
 
 eko compiles its kernels with numba on first use (minutes, GBs of memory); later runs reuse
 numba's cache. The theory is NNPDF theory 208 (NLO, alpha_s = 0.118, Q0 = 1.65 GeV) in the
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -37,12 +35,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=sorted(DATASETS))
     parser.add_argument("--nx", type=int, default=30, help="interpolation grid points")
     parser.add_argument("--no-evolution", action="store_true", help="skip the LHAPDF operators")
-    parser.add_argument("--scheme", default="ZM-VFNS", choices=["ZM-VFNS", "FONLL-B"])
-    parser.add_argument("--tmc", type=int, default=0, choices=[0, 1], help="target-mass corr.")
-    parser.add_argument("--out", type=Path, default=FK_DIR, help="folder for the tables")
     args = parser.parse_args()
-    theory, xgrid = theory_card(args.scheme, args.tmc), x_grid(args.nx)
-    args.out.mkdir(parents=True, exist_ok=True)
+    theory, xgrid = theory_card(), x_grid(args.nx)
     datasets = [apply_cuts(load_dataset(name)) for name in args.datasets]
     q_lhapdf = np.geomspace(1.65, 10_000.0, 20)
     q2 = np.concatenate([d.q2 for d in datasets] + [[] if args.no_evolution else q_lhapdf**2])
@@ -51,12 +45,12 @@ def main() -> None:
     print(f"eko: {len(set(np.round(q2, 8)))} scales in {time.perf_counter() - start:.0f} s")
     for dataset in datasets:
         start = time.perf_counter()
-        path = save_fk_table(build_fk_table(dataset, xgrid, theory, evolution), args.out)
+        path = save_fk_table(build_fk_table(dataset, xgrid, theory, evolution))
         seconds = time.perf_counter() - start
         print(f"{dataset.name}: {len(dataset)} points, {seconds:.0f} s -> {path}", flush=True)
     if not args.no_evolution:
         start = time.perf_counter()
-        path = save_evolution(build_evolution(xgrid, q_lhapdf, theory, evolution), args.out)
+        path = save_evolution(build_evolution(xgrid, q_lhapdf, theory, evolution), FK_DIR)
         seconds = time.perf_counter() - start
         print(f"evolution for LHAPDF ({len(q_lhapdf)} scales): {seconds:.0f} s -> {path}")
 
