@@ -70,8 +70,8 @@ class PDFRunCard(Config):
     batch_replicas: int = Field(
         0, ge=0, description="replicas per Dask task (0: all replicas in one batched model)"
     )
-    max_epochs: int = Field(4000, ge=1)
-    patience: int = Field(400, ge=1, description="look-back: epochs without improvement")
+    max_epochs: int = Field(10000, ge=1, description="4000 underfits (closure test)")
+    patience: int = Field(1000, ge=1, description="look-back: epochs without improvement")
     learning_rate: float = Field(3e-3, gt=0)
     preprocessing: dict[str, list[list[float]]] = Field(
         {},
