@@ -14,7 +14,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from obsforge.atomic import atomic_write_json
@@ -33,24 +32,23 @@ def seconds_per_epoch(datasets, tables, replicas: int, epochs: int) -> float:
 
 
 def dask_seconds_per_epoch(datasets, tables, replicas: int, epochs: int, workers: int) -> float:
-    """The same replicas in ``workers`` batches, one single-threaded Dask worker each
-    (``batch_replicas`` in the runcard; every worker builds its own batch's fit data); the
-    cluster start-up is not counted."""
-    from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
-    from obsforge.pdf_fit import _fit_batch
+    """The same replicas in ``workers`` batches, one single-threaded Dask worker each (the
+    stage's ``batch_replicas`` path: every worker builds its own batch's fit data)."""
+    from obsforge.config import validate_config
+    from obsforge.parallel import Execution
+    from obsforge.pdf_fit import PDFRunCard, _fit
 
+    card = validate_config(
+        PDFRunCard,
+        {"datasets": [d.name for d in datasets], "replicas": replicas, "seed": 1,
+         "batch_replicas": -(-replicas // workers), "max_epochs": epochs,
+         "patience": 10 * epochs},
+    )  # fmt: skip
     recipe = {"datasets": datasets, "tables": tables, "replicas": replicas, "seed": 1}
-    extras = {"kfactors": None, "positivity": None}
-    starts = np.cumsum([0, *chunk_sizes(replicas, -(-replicas // workers))])
-    tasks = [
-        {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras, "seed": i,
-         "threads": 1, "max_epochs": epochs, "patience": 10 * epochs}
-        for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
-    ]  # fmt: skip
-    with dask_client(Execution(workers=workers)) as client:
-        start = time.perf_counter()
-        map_tasks(client, _fit_batch, tasks, "replica batches")
-        return (time.perf_counter() - start) / epochs
+    data = prepare_fit_data(**recipe)
+    start = time.perf_counter()
+    _fit(card, data, recipe, Execution(workers=workers))
+    return (time.perf_counter() - start) / epochs
 
 
 def main() -> None:

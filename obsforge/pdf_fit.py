@@ -184,12 +184,13 @@ def _fit(
         return fit_replicas(data, card.replicas, card.seed, progress=_log_epoch, **options)
     starts = np.cumsum([0, *chunk_sizes(card.replicas, card.batch_replicas)])
     extras = {"kfactors": data.kfactors, "positivity": data.positivity}
-    tasks = [
-        {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras,
-         "seed": card.seed + 7919 * i, "threads": 1, **options}
-        for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
-    ]  # fmt: skip
     with dask_client(execution or Execution()) as client:
+        threads = None if client is None else 1  # inline: leave the caller's threads alone
+        tasks = [
+            {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras,
+             "seed": card.seed + 7919 * i, "threads": threads, **options}
+            for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
+        ]  # fmt: skip
         return merge_results(map_tasks(client, _fit_batch, tasks, "replica batches"))
 
 
