@@ -23,7 +23,13 @@ from pydantic import Field, field_validator
 
 from obsforge.config import Config, check_names
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
-from obsforge.pdffit.data import DATASETS, apply_cuts, covariance, load_dataset
+from obsforge.pdffit.data import (
+    DATASETS,
+    apply_cuts,
+    covariance,
+    fluctuations,
+    load_dataset,
+)
 from obsforge.pdffit.fit import (
     POSITIVITY_TOLERANCE,
     FitData,
@@ -33,7 +39,7 @@ from obsforge.pdffit.fit import (
     predictions,
     prepare_fit_data,
 )
-from obsforge.pdffit.fktables import load_evolution, load_fk_table
+from obsforge.pdffit.fktables import SCHEMES, load_evolution, load_fk_table
 from obsforge.pdffit.lhapdf import pythia_pdf, write_lhapdf_set
 from obsforge.pdffit.model import BASIS, check_preprocessing, flavour_to_evolution
 from obsforge.pdffit.smeft import OPERATORS, k_factors, scale_tev
@@ -50,7 +56,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PDFFIT_VERSION = 3  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity
+PDFFIT_VERSION = 4  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
+# 4: heavy-quark scheme (FK tables per scheme)
 REFERENCE = "NNPDF31_nlo_as_0118_luxqed"
 FLAVOUR_PIDS = (-6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)
 POSITIVITY_PIDS = (2, -2, 1, -1, 3, -3, 21)
@@ -62,6 +69,9 @@ class PDFRunCard(Config):
     name: str = Field("pdffit", pattern=r"^[A-Za-z0-9_.-]+$")
     runs_dir: str = "runs"
     datasets: list[str] = Field(..., min_length=1)
+    scheme: str = Field(
+        "ZM-VFNS", description=f"heavy-quark scheme of the FK tables: one of {sorted(SCHEMES)}"
+    )
     q2_min: float = Field(3.49, gt=0, description="GeV^2")
     w2_min: float = Field(12.5, gt=0, description="GeV^2")
     replicas: int = Field(100, ge=1, description="Monte Carlo replicas")
@@ -90,6 +100,11 @@ class PDFRunCard(Config):
         1e4, gt=0, description="weight of the positivity penalty after its ramp (750 epochs)"
     )
     t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
+    cross_correlations: bool = Field(
+        True,
+        description="systematics with the same name correlated across datasets (the HERA I+II "
+        "sets share theirs); False: each dataset is its own block",
+    )
     fluctuate: bool = Field(True, description="False: level-0 (no noise in the pseudo-data)")
     smeft: bool = Field(False, description="fit the e e q q Wilson coefficients with the PDF")
     smeft_operators: list[str] = Field(
@@ -126,6 +141,11 @@ class PDFRunCard(Config):
     @classmethod
     def _known(cls, names: list[str]) -> list[str]:
         return check_names("datasets", names, sorted(DATASETS))
+
+    @field_validator("scheme")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        return check_names("scheme", [value], sorted(SCHEMES))[0]
 
 
 def _reference_file(name: str = REFERENCE) -> Path:
@@ -200,7 +220,7 @@ def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageRes
     if (done := stage.result()) is not None:
         return done
     datasets = [apply_cuts(load_dataset(n), card.q2_min, card.w2_min) for n in card.datasets]
-    tables = [load_fk_table(n) for n in card.datasets]
+    tables = [load_fk_table(n, card.scheme) for n in card.datasets]
     stage.begin(seeds={"replicas": card.seed})
     x = tables[0].x
     t0, ref = None, None
@@ -211,11 +231,11 @@ def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageRes
         if t0 is None:
             raise ValueError("closure/inject: need t0 = true (the law is the t0 PDF)")
         rng = np.random.default_rng(card.seed + 10**6)
+        noise = fluctuations(datasets, rng, 1, card.cross_correlations)
         datasets = [
-            replace(d, data=t + (rng.multivariate_normal(0 * t, covariance(d)) if card.fluctuate
-                                 else 0.0))
-            for d, t in zip(datasets, t0, strict=True)
-        ]  # fmt: skip
+            replace(d, data=t + (e[0] if card.fluctuate else 0.0))
+            for d, t, e in zip(datasets, t0, noise, strict=True)
+        ]
     kfactors = _smeft_k_factors(datasets) if (card.smeft or card.inject) else None
     law = t0
     if card.inject:  # closure test: data = (law + fluctuation) x (1 + K . C_injected)
@@ -226,7 +246,7 @@ def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageRes
     recipe = {
         "datasets": datasets, "tables": tables, "replicas": card.replicas, "seed": card.seed,
         "training_fraction": card.training_fraction, "t0_predictions": t0,
-        "fluctuate": card.fluctuate,
+        "fluctuate": card.fluctuate, "correlate": card.cross_correlations,
     }  # fmt: skip
     data = prepare_fit_data(**recipe)
     if card.positivity:
@@ -419,22 +439,32 @@ def postfit_selection(
 def _chi2_table(datasets, preds, data: FitData, reference=None) -> list[dict[str, Any]]:
     """chi2/N with the experimental covariance against the (fitted) data: of the central PDF
     (replica-averaged prediction, linear in the PDF), averaged over replicas, and of the
-    reference PDF (NNPDF3.1 NLO) through the same FK tables."""
+    reference PDF (NNPDF3.1 NLO) through the same FK tables. Per dataset with its own
+    covariance block; the total with the joint covariance of each correlated group."""
+
+    def chi2s(members, predictions, cov):
+        data_values = np.concatenate([datasets[i].data for i in members])
+        pred = np.concatenate([predictions[i] for i in members], axis=1)
+        ref = (np.nan if reference is None
+               else _chi2(np.concatenate([reference[i] for i in members]), data_values, cov))
+        return [_chi2(pred.mean(0), data_values, cov),
+                float(np.mean([_chi2(p, data_values, cov) for p in pred])), ref]  # fmt: skip
+
     rows = []
-    totals = np.zeros(4)
-    for i, (dataset, pred, cov) in enumerate(zip(datasets, preds, data.cov_exp, strict=True)):
-        central = _chi2(pred.mean(0), dataset.data, cov)
-        replica = float(np.mean([_chi2(p, dataset.data, cov) for p in pred]))
-        ref = np.nan if reference is None else _chi2(reference[i], dataset.data, cov)
+    for i, (dataset, cov) in enumerate(zip(datasets, data.cov_exp, strict=True)):
+        central, replica, ref = chi2s([i], preds, cov)
         n = len(dataset)
-        totals += [central, replica, ref, n]
         rows.append(
             {"dataset": dataset.name, "points": n, "chi2_central": central / n,
              "chi2_replicas": replica / n, "chi2_reference": ref / n}
         )  # fmt: skip
+    totals = np.zeros(3)
+    for block in data.blocks:
+        totals += chi2s(block, preds, covariance([datasets[i] for i in block]))
+    n = sum(len(d) for d in datasets)
     rows.append(
-        {"dataset": "total", "points": int(totals[3]), "chi2_central": totals[0] / totals[3],
-         "chi2_replicas": totals[1] / totals[3], "chi2_reference": totals[2] / totals[3]}
+        {"dataset": "total", "points": n, "chi2_central": totals[0] / n,
+         "chi2_replicas": totals[1] / n, "chi2_reference": totals[2] / n}
     )  # fmt: skip
     return rows
 

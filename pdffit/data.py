@@ -13,7 +13,9 @@ fixed theory prediction T^(0) (the t0 prescription, used in the fit's chi^2 so t
 multiplicative normalisation errors do not bias it: Ball et al., JHEP 05 (2010) 075).
 Uncertainties labelled SKIP are dropped; UNCORR and THEORYUNCORR are diagonal; every other
 label (CORR, or a name shared across datasets such as HERA's HC_sys*) is fully correlated
-within the dataset.
+within the dataset, and a named one (HERA's HC_sys*, procedural uncertainties) is also
+correlated with the systematic of the same name in other datasets (:func:`correlated_groups`),
+as in NNPDF's experimental covariance.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "apply_cuts",
+    "correlated_groups",
     "covariance",
+    "fluctuations",
     "load_dataset",
 ]
 
@@ -101,6 +105,8 @@ class Dataset:
     additive_correlated: np.ndarray  # (K_a,) bool
     multiplicative_correlated: np.ndarray  # (K_m,) bool
     n_before_cuts: int
+    additive_names: tuple[str, ...] = ()  # systematic names (nnpdf-data), for correlations
+    multiplicative_names: tuple[str, ...] = ()  # across datasets; () = all dataset-local
 
     def __len__(self) -> int:
         return len(self.data)
@@ -154,6 +160,8 @@ def load_dataset(name: str) -> Dataset:
             [c not in UNCORRELATED for c in multiplicative.columns], dtype=bool
         ),
         n_before_cuts=len(table),
+        additive_names=tuple(additive.columns),
+        multiplicative_names=tuple(multiplicative.columns),
     )
 
 
@@ -169,14 +177,71 @@ def apply_cuts(dataset: Dataset, q2_min: float = 3.49, w2_min: float = 12.5) -> 
     return dataset.take(np.flatnonzero(keep))
 
 
-def covariance(dataset: Dataset, t0: np.ndarray | None = None) -> np.ndarray:
-    """Covariance matrix (N, N): experimental with ``t0=None``, else the t0 prescription."""
-    reference = dataset.data if t0 is None else np.asarray(t0, dtype=np.float64)
+def _shared_names(dataset: Dataset) -> set[str]:
+    """Systematics that correlate with other datasets: named, not CORR/UNCORR/THEORYUNCORR."""
+    names = dataset.additive_names + dataset.multiplicative_names
+    return {n for n in names if n not in UNCORRELATED and n != "CORR"}
+
+
+def correlated_groups(datasets: list[Dataset]) -> list[list[int]]:
+    """Indices of ``datasets`` grouped so that datasets sharing a systematic's name are in one
+    group (connected components), in order of first appearance."""
+    groups: list[tuple[list[int], set[str]]] = []
+    for i, dataset in enumerate(datasets):
+        names = _shared_names(dataset)
+        linked = [g for g in groups if g[1] & names]
+        members = sorted([i, *(j for g in linked for j in g[0])])
+        merged = (members, names.union(*(g[1] for g in linked)))
+        groups = [g for g in groups if g not in linked] + [merged]
+    return sorted((g[0] for g in groups), key=lambda g: g[0])
+
+
+def _sigma(dataset: Dataset, reference: np.ndarray):
+    """Absolute systematic shifts (N, K), whether each is correlated, and their names."""
     if reference.shape != dataset.data.shape:
         raise ValueError(f"t0: shape {reference.shape}, expected {dataset.data.shape}")
     mult = dataset.multiplicative * reference[:, None]
     sigma = np.concatenate([dataset.additive, mult], axis=1)
     correlated = np.concatenate([dataset.additive_correlated, dataset.multiplicative_correlated])
-    cov = np.diag(dataset.stat**2 + np.sum(sigma[:, ~correlated] ** 2, axis=1))
-    corr = sigma[:, correlated]
-    return cov + corr @ corr.T
+    names = dataset.additive_names + dataset.multiplicative_names
+    return sigma, correlated, names or ("CORR",) * sigma.shape[1]
+
+
+def covariance(datasets: Dataset | list[Dataset], t0=None) -> np.ndarray:
+    """Covariance matrix (N, N): experimental with ``t0=None``, else the t0 prescription
+    (``t0``: an array, or one per dataset). For a list of datasets, the joint matrix of their
+    concatenated points, with same-named systematics correlated across datasets."""
+    if isinstance(datasets, Dataset):
+        datasets, t0 = [datasets], None if t0 is None else [t0]
+    references = [d.data if t is None else np.asarray(t, dtype=np.float64)
+                  for d, t in zip(datasets, t0 or [None] * len(datasets), strict=True)]  # fmt: skip
+    diagonal, columns = [], {}
+    offsets = np.cumsum([0] + [len(d) for d in datasets])
+    for i, (dataset, reference) in enumerate(zip(datasets, references, strict=True)):
+        sigma, correlated, names = _sigma(dataset, reference)
+        diagonal.append(dataset.stat**2 + np.sum(sigma[:, ~correlated] ** 2, axis=1))
+        for k in np.flatnonzero(correlated):  # n-th "X" of a dataset pairs with n-th "X" of others
+            key = (i, k) if names[k] == "CORR" else (names[k], names[:k].count(names[k]))
+            column = columns.setdefault(key, np.zeros(offsets[-1]))
+            column[offsets[i] : offsets[i + 1]] = sigma[:, k]
+    shifts = np.stack(list(columns.values()), axis=1) if columns else np.zeros((offsets[-1], 0))
+    return np.diag(np.concatenate(diagonal)) + shifts @ shifts.T
+
+
+def fluctuations(
+    datasets: list[Dataset], rng: np.random.Generator, n: int, correlate: bool = True
+) -> list[np.ndarray]:
+    """``n`` Gaussian fluctuations per dataset, (n, N_d) each, drawn from the experimental
+    covariance of each correlated group (each dataset alone with ``correlate=False``)."""
+    groups = correlated_groups(datasets) if correlate else [[i] for i in range(len(datasets))]
+    out: list[np.ndarray] = [np.empty(0)] * len(datasets)
+    for group in groups:
+        members = [datasets[i] for i in group]
+        noise = (
+            rng.standard_normal((n, sum(map(len, members))))
+            @ np.linalg.cholesky(covariance(members)).T
+        )
+        for i, part in zip(group, np.split(noise, np.cumsum([len(d) for d in members])[:-1], 1),
+                           strict=True):  # fmt: skip
+            out[i] = part
+    return out

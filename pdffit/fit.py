@@ -5,12 +5,13 @@ D_r = D + L xi_r (L L^T = C_exp, xi_r ~ N(0, 1)); its points are split at random
 (``training_fraction``) and validation, dataset by dataset; it minimises the chi^2 on its
 training points with the t0 covariance,
 
-    chi2_r = sum_d (T_rd - D_rd)^T [C_t0,d restricted to training]^-1 (T_rd - D_rd),
+    chi2_r = sum_b (T_rb - D_rb)^T [C_t0,b restricted to training]^-1 (T_rb - D_rb),
 
 and keeps the parameters of the epoch with the lowest validation chi^2 (look-back stopping;
 training ends when no replica improved for ``patience`` epochs). All replicas are one batched
-model, so the cost per epoch grows slowly with R. Datasets are uncorrelated with each other
-here (correlations are kept within each dataset).
+model, so the cost per epoch grows slowly with R. The blocks b are groups of datasets that share
+named systematics (the seven HERA I+II sets are one block of 1145 points); the pseudo-data
+fluctuations are correlated the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from obsforge.pdffit.data import Dataset, covariance
+from obsforge.pdffit.data import Dataset, correlated_groups, covariance, fluctuations
 from obsforge.pdffit.fktables import FKTable
 from obsforge.pdffit.model import PDFModel
 
@@ -38,7 +39,9 @@ POSITIVITY_TOLERANCE = 1e-4  # sum over flavours and x of max(0, -x f): "positiv
 
 @dataclass
 class FitData:
-    """Per dataset: FK table, data, covariances; per replica: pseudo-data and masks."""
+    """Per dataset: FK table, data, covariances (its own block); per correlated group of
+    datasets (``blocks``): the joint t0 covariance and, per replica, the inverse covariance of
+    its training and validation points; per replica: pseudo-data."""
 
     names: list[str]
     fk: list[torch.Tensor]  # (N_d, 8, n_x)
@@ -46,7 +49,9 @@ class FitData:
     cov_exp: list[np.ndarray]
     cov_t0: list[np.ndarray]
     pseudo: list[torch.Tensor]  # (R, N_d)
-    train_weight: list[torch.Tensor]  # (R, N_d, N_d): inverse covariance on training points
+    blocks: list[list[int]]  # dataset indices of each correlated group
+    block_cov_t0: list[np.ndarray]  # (N_b, N_b)
+    train_weight: list[torch.Tensor]  # (R, N_b, N_b): inverse covariance on training points
     valid_weight: list[torch.Tensor]
     x: torch.Tensor
     kfactors: list[torch.Tensor] | None = None  # (N_d, n_ops): linear SMEFT K-factors
@@ -70,14 +75,17 @@ def prepare_fit_data(
     t0_predictions: list[np.ndarray] | None = None,
     fluctuate: bool = True,
     rows: slice | None = None,
+    correlate: bool = True,
 ) -> FitData:
     """Pseudo-data and training/validation weights for ``replicas`` replicas; with ``rows``,
     only for those replicas (the same pseudo-data and masks as in the full set), so that a
-    Dask worker builds its own batch instead of receiving it."""
+    Dask worker builds its own batch instead of receiving it. ``correlate``: same-named
+    systematics correlated across datasets (else each dataset is its own block). Each
+    dataset is split 75/25 (``training_fraction``) on its own, as in NNPDF."""
     rng = np.random.default_rng(seed)
     x = tables[0].x
-    out = FitData([], [], [], [], [], [], [], [], torch.as_tensor(x))
-    for i, (dataset, table) in enumerate(zip(datasets, tables, strict=True)):
+    t0_predictions = t0_predictions or [None] * len(datasets)
+    for table, dataset in zip(tables, datasets, strict=True):
         if not np.allclose(table.x, x):
             raise ValueError(f"FK table {table.name}: x grid differs from {tables[0].name}")
         if len(table.table) != len(dataset):
@@ -85,31 +93,33 @@ def prepare_fit_data(
                 f"FK table {table.name}: {len(table.table)} points, dataset has {len(dataset)} "
                 "(rebuild the table with the same cuts)"
             )
-        cov_exp = covariance(dataset)
-        t0 = None if t0_predictions is None else t0_predictions[i]
-        cov_t0 = covariance(dataset, t0)
-        chol = np.linalg.cholesky(cov_exp)
-        noise = rng.standard_normal((replicas, len(dataset))) @ chol.T
-        pseudo = dataset.data[None, :] + (noise if fluctuate else 0.0)
+    blocks = correlated_groups(datasets) if correlate else [[i] for i in range(len(datasets))]
+    noise = fluctuations(datasets, rng, replicas, correlate)
+    masks = []
+    for dataset in datasets:
         n = len(dataset)
-        train_masks = np.zeros((replicas, n), dtype=bool)
+        train = np.zeros((replicas, n), dtype=bool)
         for r in range(replicas):
-            n_train = max(1, int(round(training_fraction * n))) if n > 1 else 1
-            train_masks[r, rng.permutation(n)[:n_train]] = True
-        if rows is not None:
-            pseudo, train_masks = pseudo[rows], train_masks[rows]
-        out.names.append(dataset.name)
-        out.fk.append(torch.as_tensor(table.table))
-        out.data.append(dataset.data)
-        out.cov_exp.append(cov_exp)
-        out.cov_t0.append(cov_t0)
-        out.pseudo.append(torch.as_tensor(pseudo))
-        out.train_weight.append(
-            torch.as_tensor(np.stack([_masked_inverse(cov_t0, m) for m in train_masks]))
-        )
-        out.valid_weight.append(
-            torch.as_tensor(np.stack([_masked_inverse(cov_t0, ~m) for m in train_masks]))
-        )
+            train[r, rng.permutation(n)[: max(1, int(round(training_fraction * n)))]] = True
+        masks.append(train if rows is None else train[rows])
+    rows = slice(None) if rows is None else rows
+    out = FitData(
+        names=[d.name for d in datasets],
+        fk=[torch.as_tensor(t.table) for t in tables],
+        data=[d.data for d in datasets],
+        cov_exp=[covariance(d) for d in datasets],
+        cov_t0=[covariance(d, t) for d, t in zip(datasets, t0_predictions, strict=True)],
+        pseudo=[torch.as_tensor(d.data[None, :] + (e[rows] if fluctuate else 0.0))
+                for d, e in zip(datasets, noise, strict=True)],
+        blocks=blocks, block_cov_t0=[], train_weight=[], valid_weight=[], x=torch.as_tensor(x),
+    )  # fmt: skip
+    for block in blocks:
+        cov = covariance([datasets[i] for i in block], [t0_predictions[i] for i in block])
+        train = np.concatenate([masks[i] for i in block], axis=1)
+        out.block_cov_t0.append(cov)
+        for weights, side in ((out.train_weight, True), (out.valid_weight, False)):
+            inverses = [_masked_inverse(cov, m == side) for m in train]
+            weights.append(torch.as_tensor(np.stack(inverses)))
     return out
 
 
@@ -172,10 +182,11 @@ def positivity_violation(f: torch.Tensor, data: FitData) -> torch.Tensor:
     return torch.relu(-xf).sum((1, 2))
 
 
-def _chi2(preds, pseudo, weights) -> torch.Tensor:
+def _chi2(preds, pseudo, weights, blocks) -> torch.Tensor:
+    """(R,) chi^2 summed over correlated blocks of datasets with per-replica weights."""
     total = 0
-    for t, d, w in zip(preds, pseudo, weights, strict=True):
-        diff = t - d
+    for w, block in zip(weights, blocks, strict=True):
+        diff = torch.cat([preds[i] - pseudo[i] for i in block], dim=1)
         total = total + torch.einsum("rn,rnm,rm->r", diff, w, diff)
     return total
 
@@ -234,14 +245,14 @@ def fit_replicas(
         optimiser.zero_grad()
         f = model(data.x) / data.x[None, :, None]
         preds = predictions(model, data, getattr(model, "wilson", None), f)
-        chi2_train = _chi2(preds, data.pseudo, data.train_weight)
+        chi2_train = _chi2(preds, data.pseudo, data.train_weight, data.blocks)
         violation = positivity_violation(f, data)
         ramp = min(1.0, epoch / positivity_ramp) if data.positivity is not None else 1.0
         loss = chi2_train + positivity_lambda * 1e-3 ** (1 - ramp) * violation
         finite = torch.isfinite(loss)
         torch.where(finite, loss, 0.0).sum().backward()
         with torch.no_grad():  # look-back bookkeeping on the parameters that made ``preds``
-            chi2_valid = _chi2(preds, data.pseudo, data.valid_weight)
+            chi2_valid = _chi2(preds, data.pseudo, data.valid_weight, data.blocks)
             broken = ~finite | ~torch.isfinite(chi2_valid)
             chi2_valid = torch.where(broken, float("inf"), chi2_valid)
             improved = (chi2_valid < best) & (violation.detach() <= positivity_tolerance)
@@ -283,8 +294,8 @@ def fit_replicas(
             p.copy_(keep)
         f = model(data.x) / data.x[None, :, None]
         preds = predictions(model, data, getattr(model, "wilson", None), f)
-        chi2_train = _chi2(preds, data.pseudo, data.train_weight).numpy()
-        chi2_valid = _chi2(preds, data.pseudo, data.valid_weight).numpy()
+        chi2_train = _chi2(preds, data.pseudo, data.train_weight, data.blocks).numpy()
+        chi2_valid = _chi2(preds, data.pseudo, data.valid_weight, data.blocks).numpy()
         violation = positivity_violation(f, data).numpy()
     return FitResult(model, history, best_epoch, chi2_train, chi2_valid, violation)
 
@@ -302,9 +313,11 @@ def fit_wilson_frozen_pdf(
     replicas = data.pseudo[0].shape[0]
     lhs = np.zeros((n_ops, n_ops))
     rhs = np.zeros((replicas, n_ops))
-    for t0, k, pseudo, cov in zip(central, data.kfactors, data.pseudo, data.cov_t0, strict=True):
-        a = t0[:, None] * k.numpy()[:, columns]
+    for block, cov in zip(data.blocks, data.block_cov_t0, strict=True):
+        t0 = np.concatenate([central[i] for i in block])
+        a = t0[:, None] * np.concatenate([data.kfactors[i].numpy()[:, columns] for i in block])
+        pseudo = np.concatenate([data.pseudo[i].numpy() for i in block], axis=1)
         w = np.linalg.inv(cov)
         lhs += a.T @ w @ a
-        rhs += (pseudo.numpy() - t0[None]) @ w @ a
+        rhs += (pseudo - t0[None]) @ w @ a
     return np.linalg.solve(lhs, rhs.T).T

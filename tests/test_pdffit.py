@@ -43,6 +43,49 @@ def test_t0_scales_only_multiplicative_uncertainties():
     assert not np.allclose(covariance(data, t0=2 * data.data), base)
 
 
+def _named_toy(name, values, shared):
+    """A dataset of len(values) points: stat 0.1, one systematic named ``shared`` (10%)."""
+    from obsforge.pdffit.data import Dataset, DatasetSpec
+
+    n = len(values)
+    return Dataset(
+        name, DatasetSpec(name, "toy", None, "F2_total", "electron", "EM"), x=np.full(n, 0.1),
+        q2=np.full(n, 10.0), y=np.zeros(n), data=np.asarray(values, float), stat=np.full(n, 0.1),
+        additive=np.zeros((n, 0)), multiplicative=np.full((n, 1), 0.1),
+        additive_correlated=np.zeros(0, bool), multiplicative_correlated=np.ones(1, bool),
+        n_before_cuts=n, multiplicative_names=(shared,),
+    )  # fmt: skip
+
+
+def test_same_named_systematics_correlate_across_datasets():
+    """C_ij = s_i s_j across datasets for a shared name, 0 for distinct names; the joint
+    fluctuations have that covariance; HERA's seven sets form one group of 1145 points."""
+    from obsforge.pdffit.data import correlated_groups, fluctuations
+
+    a, b = _named_toy("A", [1.0, 2.0], "S"), _named_toy("B", [3.0], "S")
+    c = _named_toy("C", [4.0], "T")
+    joint = covariance([a, b, c])
+    expected = np.diag([0.01] * 4) + np.outer([0.1, 0.2, 0.3, 0], [0.1, 0.2, 0.3, 0])
+    expected[3, 3] += 0.4**2
+    np.testing.assert_allclose(joint, expected, atol=1e-15)
+    np.testing.assert_allclose(covariance([a, b], [[2.0, 2.0], [2.0]])[0, 2], 0.2 * 0.2)
+    assert correlated_groups([a, c, b]) == [[0, 2], [1]]
+    noise = fluctuations([a, b, c], np.random.default_rng(3), 40000)
+    sample = np.cov(np.concatenate(noise, axis=1).T)
+    np.testing.assert_allclose(sample, expected, atol=3e-3)
+    every = [apply_cuts(load_dataset(n)) for n in sorted(DATASETS)]
+    groups = correlated_groups(every)
+    assert [[every[i].name for i in g] for g in groups if len(g) > 1] == [
+        sorted(n for n in DATASETS if n.startswith("HERA"))
+    ]
+    block = [every[i] for i in groups[1]]
+    cov = covariance(block)
+    assert cov.shape == (1145, 1145) and np.linalg.eigvalsh(cov).min() > 0
+    n0 = len(block[0])
+    np.testing.assert_allclose(cov[:n0, :n0], covariance(block[0]))
+    assert np.abs(cov[:n0, n0:]).max() > 0.1 * np.sqrt(np.diag(cov)[:n0].min())
+
+
 def test_bad_dataset_and_empty_cuts():
     with pytest.raises(ValueError, match="dataset 'HERA_FOO': unknown; allowed are"):
         load_dataset("HERA_FOO")
@@ -213,6 +256,8 @@ def test_bad_runcards(tmp_path):
         validate_config(PDFRunCard, {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "replicas": -3})
     with pytest.raises(ConfigError, match="datasets"):
         validate_config(PDFRunCard, {"datasets": []})
+    with pytest.raises(ConfigError, match="scheme.*FONLL-C.*allowed.*FONLL-A"):
+        validate_config(PDFRunCard, {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "scheme": "FONLL-C"})
     card = validate_config(
         PDFRunCard,
         {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "q2_min": 1e5, "runs_dir": str(tmp_path)},
@@ -257,23 +302,26 @@ def test_fk_table_storage_checks_its_checksum(tmp_path):
     from obsforge.pdffit.fktables import FKTable, load_fk_table, save_fk_table
 
     values = np.arange(2 * 8 * 5, dtype=float).reshape(2, 8, 5)
-    table = FKTable("TOY", values, np.linspace(0.1, 0.9, 5), np.array([10.0, 20.0]), {"PTO": 1})
+    theory = {"PTO": 1, "FNS": "FONLL-A"}
+    table = FKTable("TOY", values, np.linspace(0.1, 0.9, 5), np.array([10.0, 20.0]), theory)
     save_fk_table(table, tmp_path)
-    loaded = load_fk_table("TOY", tmp_path)
+    loaded = load_fk_table("TOY", "FONLL-A", tmp_path)
     np.testing.assert_array_equal(loaded.table, table.table)
-    assert loaded.theory == {"PTO": 1}
+    assert loaded.theory == theory
     f = np.ones((3, 8, 5))
     np.testing.assert_allclose(
         loaded.predict(f), np.einsum("nkj->n", table.table)[None].repeat(3, 0)
     )
-    with pytest.raises(FileNotFoundError, match="build it with python scripts/build_fk_tables.py"):
-        load_fk_table("MISSING", tmp_path)
-    data = dict(np.load(tmp_path / "TOY.npz"))
+    with pytest.raises(FileNotFoundError, match="build_fk_tables.py --scheme ZM-VFNS"):
+        load_fk_table("TOY", "ZM-VFNS", tmp_path)  # built in another scheme
+    with pytest.raises(ValueError, match="scheme: 'FONLL-Z' is not one of"):
+        load_fk_table("TOY", "FONLL-Z", tmp_path)
+    data = dict(np.load(tmp_path / "FONLL-A" / "TOY.npz"))
     data["table"] = data["table"] + 1
-    with open(tmp_path / "TOY.npz", "wb") as handle:
+    with open(tmp_path / "FONLL-A" / "TOY.npz", "wb") as handle:
         np.savez(handle, **data)
     with pytest.raises(ValueError, match="checksum mismatch"):
-        load_fk_table("TOY", tmp_path)
+        load_fk_table("TOY", "FONLL-A", tmp_path)
 
 
 def test_shipped_fk_tables_describe_the_data_with_nnpdf31():
@@ -293,12 +341,13 @@ def test_shipped_fk_tables_describe_the_data_with_nnpdf31():
 
 
 @pytest.mark.slow
-def test_fk_table_rebuild_matches_shipped_rows():
+@pytest.mark.parametrize("scheme", ["ZM-VFNS", "FONLL-A"])
+def test_fk_table_rebuild_matches_shipped_rows(scheme):
     """Rebuild a few SLAC points with yadism + eko and compare with the shipped table."""
     pytest.importorskip("yadism")
     from obsforge.pdffit.fktables import build_fk_table, load_fk_table
 
-    shipped = load_fk_table("SLAC_NC_NOTFIXED_P_F2")
+    shipped = load_fk_table("SLAC_NC_NOTFIXED_P_F2", scheme)
     data = apply_cuts(load_dataset("SLAC_NC_NOTFIXED_P_F2")).take(np.arange(3))
     rebuilt = build_fk_table(data, shipped.x, shipped.theory)
     np.testing.assert_allclose(rebuilt.table, shipped.table[:3], rtol=1e-6, atol=1e-12)
