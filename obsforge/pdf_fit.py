@@ -70,7 +70,7 @@ class PDFRunCard(Config):
     runs_dir: str = "runs"
     datasets: list[str] = Field(..., min_length=1)
     scheme: str = Field(
-        "ZM-VFNS", description=f"heavy-quark scheme of the FK tables: one of {sorted(SCHEMES)}"
+        "FONLL-A", description=f"heavy-quark scheme of the FK tables: one of {sorted(SCHEMES)}"
     )
     q2_min: float = Field(3.49, gt=0, description="GeV^2")
     w2_min: float = Field(12.5, gt=0, description="GeV^2")
