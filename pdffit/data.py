@@ -102,11 +102,9 @@ class Dataset:
     stat: np.ndarray
     additive: np.ndarray  # (N, K_a) absolute
     multiplicative: np.ndarray  # (N, K_m) relative (fraction of the central value)
-    additive_correlated: np.ndarray  # (K_a,) bool
-    multiplicative_correlated: np.ndarray  # (K_m,) bool
+    additive_names: tuple[str, ...]  # (K_a,) systematic names from nnpdf-data: UNCORR is
+    multiplicative_names: tuple[str, ...]  # (K_m,) diagonal, CORR dataset-local, others shared
     n_before_cuts: int
-    additive_names: tuple[str, ...] = ()  # systematic names (nnpdf-data), for correlations
-    multiplicative_names: tuple[str, ...] = ()  # across datasets; () = all dataset-local
 
     def __len__(self) -> int:
         return len(self.data)
@@ -155,13 +153,9 @@ def load_dataset(name: str) -> Dataset:
         stat=table["stat"].to_numpy(dtype=np.float64),
         additive=additive.to_numpy(dtype=np.float64),
         multiplicative=multiplicative.to_numpy(dtype=np.float64) / 100.0,
-        additive_correlated=np.array([c not in UNCORRELATED for c in additive.columns], dtype=bool),
-        multiplicative_correlated=np.array(
-            [c not in UNCORRELATED for c in multiplicative.columns], dtype=bool
-        ),
-        n_before_cuts=len(table),
         additive_names=tuple(additive.columns),
         multiplicative_names=tuple(multiplicative.columns),
+        n_before_cuts=len(table),
     )
 
 
@@ -183,9 +177,12 @@ def _shared_names(dataset: Dataset) -> set[str]:
     return {n for n in names if n not in UNCORRELATED and n != "CORR"}
 
 
-def correlated_groups(datasets: list[Dataset]) -> list[list[int]]:
+def correlated_groups(datasets: list[Dataset], correlate: bool = True) -> list[list[int]]:
     """Indices of ``datasets`` grouped so that datasets sharing a systematic's name are in one
-    group (connected components), in order of first appearance."""
+    group (connected components), in order of first appearance; each alone if not
+    ``correlate``."""
+    if not correlate:
+        return [[i] for i in range(len(datasets))]
     groups: list[tuple[list[int], set[str]]] = []
     for i, dataset in enumerate(datasets):
         names = _shared_names(dataset)
@@ -202,9 +199,9 @@ def _sigma(dataset: Dataset, reference: np.ndarray):
         raise ValueError(f"t0: shape {reference.shape}, expected {dataset.data.shape}")
     mult = dataset.multiplicative * reference[:, None]
     sigma = np.concatenate([dataset.additive, mult], axis=1)
-    correlated = np.concatenate([dataset.additive_correlated, dataset.multiplicative_correlated])
     names = dataset.additive_names + dataset.multiplicative_names
-    return sigma, correlated, names or ("CORR",) * sigma.shape[1]
+    correlated = np.array([n not in UNCORRELATED for n in names], dtype=bool)
+    return sigma, correlated, names
 
 
 def covariance(datasets: Dataset | list[Dataset], t0=None) -> np.ndarray:
@@ -233,7 +230,7 @@ def fluctuations(
 ) -> list[np.ndarray]:
     """``n`` Gaussian fluctuations per dataset, (n, N_d) each, drawn from the experimental
     covariance of each correlated group (each dataset alone with ``correlate=False``)."""
-    groups = correlated_groups(datasets) if correlate else [[i] for i in range(len(datasets))]
+    groups = correlated_groups(datasets, correlate)
     out: list[np.ndarray] = [np.empty(0)] * len(datasets)
     for group in groups:
         members = [datasets[i] for i in group]

@@ -93,7 +93,7 @@ def prepare_fit_data(
                 f"FK table {table.name}: {len(table.table)} points, dataset has {len(dataset)} "
                 "(rebuild the table with the same cuts)"
             )
-    blocks = correlated_groups(datasets) if correlate else [[i] for i in range(len(datasets))]
+    blocks = correlated_groups(datasets, correlate)
     noise = fluctuations(datasets, rng, replicas, correlate)
     masks = []
     for dataset in datasets:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from obsforge.atomic import atomic_path
+from obsforge.config import check_names
 from obsforge.pdffit.data import Dataset
 from obsforge.pdffit.model import evolution_to_flavour
 
@@ -101,8 +102,7 @@ def theory_card(scheme: str = "ZM-VFNS") -> dict:
     import nnpdf_data
     import yaml
 
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme: {scheme!r} is not one of {sorted(SCHEMES)}")
+    check_names("scheme", [scheme], sorted(SCHEMES))
     path = Path(nnpdf_data.__file__).parent / "theory_cards" / f"{THEORY_ID}.yaml"
     card = yaml.safe_load(path.read_text())
     card.update({"FNS": scheme, "TMC": 0, "nf0": 4, "nfref": 5, "n3lo_cf_variation": 0})
@@ -360,8 +360,7 @@ def save_fk_table(fk: FKTable, folder: Path = FK_DIR) -> Path:
 def load_fk_table(name: str, scheme: str = "ZM-VFNS", folder: Path = FK_DIR) -> FKTable:
     """Read a shipped FK table of heavy-quark ``scheme``; refuse a missing one or one whose
     checksum does not match."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme: {scheme!r} is not one of {sorted(SCHEMES)}")
+    check_names("scheme", [scheme], sorted(SCHEMES))
     path = _path(name, scheme, folder)
     if not path.exists():
         raise FileNotFoundError(
