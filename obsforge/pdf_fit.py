@@ -41,7 +41,12 @@ from obsforge.pdffit.fit import (
 )
 from obsforge.pdffit.fktables import SCHEMES, load_evolution, load_fk_table
 from obsforge.pdffit.lhapdf import pythia_pdf, write_lhapdf_set
-from obsforge.pdffit.model import BASIS, check_preprocessing, flavour_to_evolution
+from obsforge.pdffit.model import (
+    BASIS,
+    check_preprocessing,
+    evolution_to_flavour,
+    flavour_to_evolution,
+)
 from obsforge.pdffit.smeft import OPERATORS, k_factors, scale_tev
 from obsforge.rundir import StageDir, StageResult
 
@@ -223,9 +228,10 @@ def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageRes
     tables = [load_fk_table(n, card.scheme) for n in card.datasets]
     stage.begin(seeds={"replicas": card.seed})
     x = tables[0].x
-    t0, ref = None, None
+    t0, ref, ref_xf = None, None, None
     if card.t0:
-        ref = flavour_to_evolution(reference_pdf_at(x, 1.65).T).T / x[None, :]  # f, (8, n_x)
+        ref_xf = reference_pdf_at(x, 1.65)  # x f (13, n_x)
+        ref = flavour_to_evolution(ref_xf.T).T / x[None, :]  # f, (8, n_x)
         t0 = [table.predict(ref[None])[0] for table in tables]
     if card.closure or card.inject:
         if t0 is None:
@@ -282,6 +288,8 @@ def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageRes
         summary["smeft"] = _smeft_summary(
             wilson.detach().numpy()[keep], data, preds, keep, card.smeft_operators
         )
+    if ref_xf is not None:
+        summary["vs_reference"] = reference_comparison(x, f_evol, ref_xf)
     if card.closure or card.inject:
         summary["closure"] = _closure_summary(x, f_evol, ref)
         summary["closure_data_space"] = closure_estimators(preds, law, data.cov_exp)
@@ -323,22 +331,54 @@ def _smeft_k_factors(datasets) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _closure_summary(x: np.ndarray, f_evol: np.ndarray, law: np.ndarray) -> dict[str, Any]:
-    """Per basis function, on 1e-3 < x < 0.7: the fraction of grid points where the law lies
-    within the replicas' 68% (and 95%) interval, and the mean pull |mean - law| / std."""
+def band_coverage(
+    x: np.ndarray, values: dict[str, np.ndarray], truth: dict[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """Per curve ``name`` (replicas ``values[name]`` (R, n_x) against ``truth[name]`` (n_x,)),
+    on the grid points with 1e-3 < x < 0.7: the fraction where the truth lies within the
+    replicas' 68% (and 95%) interval, and the mean and largest pull |mean - truth| / std."""
     region = (x > 1e-3) & (x < 0.7)
     out = {}
-    for k, name in enumerate(BASIS):
-        values, truth = f_evol[:, k, region] * x[region], law[k, region] * x[region]
-        lo68, hi68 = np.percentile(values, [16, 84], axis=0)
-        lo95, hi95 = np.percentile(values, [2.5, 97.5], axis=0)
-        std = values.std(0) + 1e-300
+    for name, replicas in values.items():
+        v, t = replicas[:, region], truth[name][region]
+        lo68, hi68 = np.percentile(v, [16, 84], axis=0)
+        lo95, hi95 = np.percentile(v, [2.5, 97.5], axis=0)
+        pull = np.abs(v.mean(0) - t) / (v.std(0) + 1e-300)
         out[name] = {
-            "within_68": float(np.mean((truth >= lo68) & (truth <= hi68))),
-            "within_95": float(np.mean((truth >= lo95) & (truth <= hi95))),
-            "mean_abs_pull": float(np.mean(np.abs(values.mean(0) - truth) / std)),
+            "within_68": float(np.mean((t >= lo68) & (t <= hi68))),
+            "within_95": float(np.mean((t >= lo95) & (t <= hi95))),
+            "mean_abs_pull": float(pull.mean()),
+            "max_abs_pull": float(pull.max()),
+            "x_at_max_pull": float(x[region][pull.argmax()]),
         }
     return out
+
+
+def _closure_summary(x: np.ndarray, f_evol: np.ndarray, law: np.ndarray) -> dict[str, Any]:
+    """The replicas against the closure test's law, per evolution-basis function x f."""
+    return band_coverage(
+        x, {n: f_evol[:, k] * x for k, n in enumerate(BASIS)},
+        {n: law[k] * x for k, n in enumerate(BASIS)},
+    )  # fmt: skip
+
+
+def physical_pdfs(xf: np.ndarray) -> dict[str, np.ndarray]:
+    """x g, x u_v, x d_v and x Sigma (all quarks and antiquarks) from flavour-basis x f
+    (..., 13, n_x) in FLAVOUR_PIDS order."""
+    at = {pid: xf[..., k, :] for k, pid in enumerate(FLAVOUR_PIDS)}
+    return {"g": at[21], "u_v": at[2] - at[-2], "d_v": at[1] - at[-1],
+            "Sigma": xf.sum(-2) - at[21]}  # fmt: skip
+
+
+def flavour_xf(x: np.ndarray, f_evol: np.ndarray) -> np.ndarray:
+    """x f (..., 13, n_x) in FLAVOUR_PIDS order at Q0 from evolution-basis f (..., 8, n_x)."""
+    return np.einsum("pk,...kj->...pj", evolution_to_flavour(), f_evol) * x
+
+
+def reference_comparison(x: np.ndarray, f_evol: np.ndarray, ref_xf: np.ndarray) -> dict:
+    """The fitted x g, x u_v, x d_v, x Sigma at Q0 (from evolution-basis f (R, 8, n_x))
+    against a reference PDF's x f (13, n_x) (NNPDF3.1 NLO), measured by :func:`band_coverage`."""
+    return band_coverage(x, physical_pdfs(flavour_xf(x, f_evol)), physical_pdfs(ref_xf))
 
 
 def closure_estimators(preds, law, covariances) -> dict[str, float]:
@@ -478,10 +518,9 @@ def _sum_rule_deviation(model) -> float:
 def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
     """x g, x u_v, x d_v, x Sigma with 68% bands against NNPDF3.1 NLO: at Q0 = 1.65 GeV
     (``pdfs_q0``) and, through the shipped evolution operators, at 100 GeV (``pdfs_q100``)."""
-    from obsforge.pdffit.model import evolution_to_flavour
     from obsforge.plotting import new_figure, save_figure
 
-    panels = [("q0", 1.65, np.einsum("pk,rkj->rpj", evolution_to_flavour(), f_evol) * x)]
+    panels = [("q0", 1.65, flavour_xf(x, f_evol))]
     try:
         evolution = load_evolution()
     except FileNotFoundError:
@@ -489,25 +528,18 @@ def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
     if evolution is not None and np.allclose(evolution.x, x):
         k = int(np.argmin(np.abs(evolution.q - 100.0)))
         panels.append(("q100", float(evolution.q[k]), evolution.evolve(f_evol)[..., k]))
-    u, d, ub, db = (FLAVOUR_PIDS.index(p) for p in (2, 1, -2, -1))
     region = x <= 0.9
     for tag, q, flav in panels:
-        ref = reference_pdf_at(x, q)
-        curves = {
-            "x g": (flav[:, 6], ref[6]),
-            "x u_v": (flav[:, u] - flav[:, ub], ref[u] - ref[ub]),
-            "x d_v": (flav[:, d] - flav[:, db], ref[d] - ref[db]),
-            "x Sigma": (flav[:, 1:12].sum(1) - flav[:, 6], ref[1:12].sum(0) - ref[6]),
-        }
+        ours, theirs = physical_pdfs(flav), physical_pdfs(reference_pdf_at(x, q))
         fig, axes = new_figure(ncols=4, figsize=(18, 4.2), squeeze=False)
-        for ax, (label, (ours, theirs)) in zip(axes[0], curves.items(), strict=True):
-            lo, mid, hi = np.percentile(ours[:, region], [16, 50, 84], axis=0)
+        for ax, name in zip(axes[0], ours, strict=True):
+            lo, mid, hi = np.percentile(ours[name][:, region], [16, 50, 84], axis=0)
             ax.fill_between(x[region], lo, hi, alpha=0.4, label="obsforge (68%)")
             ax.plot(x[region], mid)
-            ax.plot(x[region], theirs[region], "k--", label="NNPDF3.1 NLO")
+            ax.plot(x[region], theirs[name][region], "k--", label="NNPDF3.1 NLO")
             ax.set_xscale("log")
             ax.set_xlabel("x")
-            ax.set_title(f"{label} at Q = {q:.3g} GeV", fontsize=13)
+            ax.set_title(f"x {name} at Q = {q:.3g} GeV", fontsize=13)
         axes[0, 0].legend(fontsize=9)
         save_figure(fig, folder / f"pdfs_{tag}")
 
@@ -523,5 +555,13 @@ def report_lines(result: StageResult) -> list[str]:
             f"{row['dataset']:<26} {row['points']:>5} {row['chi2_central']:>15.3f} "
             f"{row['chi2_replicas']:>9.3f} {row['chi2_reference']:>9.3f}"
         )
+    if "vs_reference" in s:
+        lines.append("PDFs at Q0 vs NNPDF3.1 NLO (1e-3 < x < 0.7): NNPDF within our 68% / 95%, "
+                     "largest pull")  # fmt: skip
+        for name, row in s["vs_reference"].items():
+            lines.append(
+                f"  x {name:<6} {row['within_68']:.2f} / {row['within_95']:.2f}, "
+                f"{row['max_abs_pull']:.1f} at x = {row['x_at_max_pull']:.2g}"
+            )
     lines.append(f"results: {result.path}")
     return lines
