@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.config import MAX_COUNT, Config
 
 __all__ = [
     "SampleConfig",
@@ -27,7 +27,9 @@ TRAIN, VALIDATION, TEST = 0, 1, 2
 class SampleConfig(Config):
     """How the triplets of the PYTHIA jets are split and subsampled for training."""
 
-    triplets_per_mass: int = Field(200_000, ge=100, description="train + validation per mass")
+    triplets_per_mass: int = Field(
+        200_000, ge=100, le=MAX_COUNT, description="train + validation per mass"
+    )
     validation_fraction: float = Field(0.2, gt=0, lt=1, description="of the training jets")
     test_fraction: float = Field(0.25, ge=0, lt=1, description="jets kept aside for closure")
     seed: int = Field(0, ge=0)

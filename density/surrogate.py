@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from obsforge.atomic import atomic_path
+from obsforge.atomic import atomic_torch_save, load_weights
 from obsforge.density.coordinates import (
     from_flow_coordinates,
     log_jacobian,
@@ -168,13 +168,13 @@ class EEECSurrogate:
             "masses": self.masses,
             "info": self.info,
         }
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
-        return Path(path)
+        return atomic_torch_save(path, payload)
 
     @classmethod
     def load(cls, path: str | Path) -> EEECSurrogate:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        """Read a surrogate written by :meth:`save` (weights and plain data only: a file that
+        would run code is refused)."""
+        payload = load_weights(path)
         states = payload.get("state_dicts") or [payload["state_dict"]]
         models = []
         for state in states:

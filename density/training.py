@@ -18,7 +18,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from obsforge.atomic import atomic_path
+from obsforge.atomic import atomic_torch_save, load_weights
 from obsforge.config import Config
 from obsforge.progress import progress
 
@@ -91,11 +91,6 @@ def _evaluate(model: nn.Module, data: Tensors, batch_size: int) -> float:
     return total / weight
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
 def train(
     model: nn.Module,
     train_data: Tensors,
@@ -131,7 +126,7 @@ def train(
     }
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        saved = load_weights(checkpoint, map_location=device)
         model.load_state_dict(saved["model"])
         optimiser.load_state_dict(saved["optimiser"])
         schedule.load_state_dict(saved["schedule"])
@@ -199,7 +194,7 @@ def train(
             f", {skipped} non-finite batches skipped" if skipped else "",
         )
         if checkpoint is not None:
-            _save_checkpoint(
+            atomic_torch_save(
                 checkpoint,
                 {
                     **state,

@@ -21,12 +21,11 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
     field_validator,
     model_validator,
 )
 
-from obsforge.config import Config
+from obsforge.config import MAX_TASKS, Config, Count
 from obsforge.events.pythia import derive_seed, run_pythia, seed_settings
 
 __all__ = [
@@ -46,8 +45,8 @@ class TopJetEvents(Config):
     masses: list[Annotated[float, Field(gt=0, le=1000)]] = Field(
         ..., min_length=1, description="top-quark pole masses m_top in GeV (PYTHIA's 6:m0)"
     )
-    events_per_mass: PositiveInt = Field(..., description="events generated for each mass")
-    chunk_size: PositiveInt = Field(1000, description="events per task and per output file")
+    events_per_mass: Count = Field(..., description="events generated for each mass")
+    chunk_size: Count = Field(1000, description="events per task and per output file")
     ecm: PositiveFloat = Field(2000.0, description="centre-of-mass energy Q in GeV")
     seed: NonNegativeInt = Field(1, description="base seed; each (mass, chunk) derives its own")
 
@@ -57,6 +56,17 @@ class TopJetEvents(Config):
         if len(set(masses)) != len(masses):
             raise ValueError("masses must be distinct")
         return masses
+
+    @model_validator(mode="after")
+    def _task_count(self) -> TopJetEvents:
+        n_tasks = len(self.masses) * -(-self.events_per_mass // self.chunk_size)
+        if n_tasks > MAX_TASKS:
+            raise ValueError(
+                f"events_per_mass = {self.events_per_mass} in chunks of {self.chunk_size} for "
+                f"{len(self.masses)} masses is {n_tasks} tasks; at most {MAX_TASKS} are "
+                "allowed: raise chunk_size or lower events_per_mass"
+            )
+        return self
 
     @model_validator(mode="after")
     def _above_threshold(self) -> TopJetEvents:

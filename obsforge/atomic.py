@@ -1,11 +1,15 @@
 """Atomic file output: write to a temporary file in the same folder, then rename.
 
 An interrupted run therefore never leaves a half-written result under its final name.
+Torch files are written and read as plain data only (state dicts, tensors, numbers, strings,
+lists and dicts): :func:`load_weights` refuses any file that would run code when unpickled,
+so a model planted in a run folder is rejected, not executed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -20,10 +24,13 @@ os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK
 
 __all__ = [
+    "UnsafeFileError",
     "atomic_path",
+    "atomic_torch_save",
     "atomic_write_json",
     "atomic_write_text",
     "atomic_write_with",
+    "load_weights",
     "sha256_file",
 ]
 
@@ -77,3 +84,42 @@ def sha256_file(path: str | Path, block: int = 1 << 20) -> str:
         while chunk := handle.read(block):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class UnsafeFileError(ValueError):
+    """A torch file holds more than weights and plain data (it would execute code if loaded)."""
+
+
+def atomic_torch_save(path: str | Path, data: Any) -> Path:
+    """``torch.save(data)`` to ``path`` atomically and bit-reproducibly.
+
+    The bytes go through a buffer: a file name given to ``torch.save`` ends up inside the
+    archive, and the temporary name is random.
+    """
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(data, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(path)
+
+
+def load_weights(path: str | Path, map_location: Any = "cpu") -> Any:
+    """Load a torch file of weights and plain data (``weights_only=True``): never runs code.
+
+    A pickle that would build arbitrary objects or call functions raises
+    :class:`UnsafeFileError` naming the file.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnsafeFileError(
+            f"{path}: refused to load, it holds more than weights and plain data ({first}); "
+            "delete it and rerun to regenerate it"
+        ) from None

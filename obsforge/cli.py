@@ -2,23 +2,105 @@
 
 Every subcommand reads a YAML configuration (a file, or the name of a built-in one such as
 ``demo``) validated by a pydantic model; ``--set section.key=value`` overrides single values.
-Configuration errors are reported in one line naming the field, the value and what is allowed.
+Every expected failure (a bad config value, a missing file or table, an unreachable scheduler)
+is reported in one line and exit status 2; a traceback is shown only with ``-v``.
+``--dry-run`` validates the configuration and shows where the run would go, without running.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from obsforge import __version__
-from obsforge.config import ConfigError, load_config
+from obsforge.config import ConfigError, UserError, load_config, validate_config
 from obsforge.parallel import Execution
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its config model and stage function (``module:name``) and a printer."""
+
+    name: str
+    help: str
+    model: str
+    run: str
+    report: str
+    # Sections of a shared config that this command does not read (the top-jet commands accept
+    # a scan config such as ``demo`` and ignore its density/search sections).
+    ignore: tuple[str, ...] = ()
+
+
+def _load(path: str):
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(f"obsforge.{module}"), name)
+
+
+COMMANDS = (
+    Command(
+        "generate top-jets",
+        "e+e- -> t tbar with PYTHIA 8 (visible final state, per top mass)",
+        "top_eeec:TopEEECStudy",
+        "top_eeec:run_top_jets",
+        "cli:_report_events",
+        ignore=("density", "search"),
+    ),
+    Command(
+        "eeec",
+        "top jets -> C/A subjets -> EEEC triplets and plots (generates if needed)",
+        "top_eeec:TopEEECStudy",
+        "top_eeec:run_eeec",
+        "cli:_report_eeec",
+        ignore=("density", "search"),
+    ),
+    Command(
+        "density",
+        "train the EEEC surrogate (flow or MLP) and test its closure",
+        "eeec_density:DensityStudy",
+        "eeec_density:run_density",
+        "cli:_report_density",
+        ignore=("search",),
+    ),
+    Command(
+        "scan-shapes",
+        "the whole chain (events -> EEEC -> surrogate -> NRE) scoring triangle shapes by the "
+        "95%% HPD width of the m_top posterior",
+        "shape_scan:ScanStudy",
+        "shape_scan:run_scan",
+        "shape_scan:report_lines",
+    ),
+    Command(
+        "binning",
+        "e+e- -> WW optimal observables: Fisher information, TGC bounds and the information "
+        "kept by uniform, Voronoi and optimal-transport binnings",
+        "ww_binning:WWStudy",
+        "ww_binning:run_ww_fisher",
+        "cli:_report_binning",
+    ),
+    Command(
+        "cp-observable",
+        "VBF Higgs with c_HWtilde: classifier -> symbolic, provably CP-odd formula, and the "
+        "significance table",
+        "cp_observable:CPStudy",
+        "cp_observable:run_cp_observable",
+        "cp_observable:report_lines",
+    ),
+    Command(
+        "pdffit",
+        "NNPDF-style replica fit of a neural-network PDF to DIS data (runcard YAML)",
+        "pdf_fit:PDFRunCard",
+        "pdf_fit:run_pdffit",
+        "pdf_fit:report_lines",
+    ),
+)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +119,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--scheduler",
         default=None,
         metavar="ADDRESS",
-        help="address of an existing Dask scheduler (default: a local cluster)",
+        help="address of an existing Dask scheduler, e.g. tcp://host:8786 (default: a local "
+        "cluster)",
     )
     parser.add_argument(
         "--workers",
@@ -45,7 +128,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="local Dask workers (default: one per core; 0 runs inline)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate the configuration and print the run folder; run nothing",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress details; tracebacks on errors"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,171 +144,119 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"obsforge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    generate = commands.add_parser("generate", help="generate events with a simulator")
-    simulators = generate.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
-    top = simulators.add_parser(
-        "top-jets", help="e+e- -> t tbar with PYTHIA 8 (visible final state, per top mass)"
-    )
-    _common(top)
-    top.set_defaults(handler=_generate_top_jets)
-
-    eeec = commands.add_parser(
-        "eeec", help="top jets -> C/A subjets -> EEEC triplets and plots (generates if needed)"
-    )
-    _common(eeec)
-    eeec.set_defaults(handler=_eeec)
-
-    density = commands.add_parser(
-        "density", help="train the EEEC surrogate (flow or MLP) and test its closure"
-    )
-    _common(density)
-    density.set_defaults(handler=_density)
-
-    scan = commands.add_parser(
-        "scan-shapes",
-        help="the whole chain (events -> EEEC -> surrogate -> NRE) scoring triangle shapes "
-        "by the 95%% HPD width of the m_top posterior",
-    )
-    _common(scan)
-    scan.set_defaults(handler=_scan_shapes)
-
-    binning = commands.add_parser(
-        "binning",
-        help="e+e- -> WW optimal observables: Fisher information, TGC bounds and the "
-        "information kept by uniform, Voronoi and optimal-transport binnings",
-    )
-    _common(binning)
-    binning.set_defaults(handler=_binning)
-
-    cp = commands.add_parser(
-        "cp-observable",
-        help="VBF Higgs with c_HWtilde: classifier -> symbolic, provably CP-odd formula, "
-        "and the significance table",
-    )
-    _common(cp)
-    cp.set_defaults(handler=_cp_observable)
-
-    pdffit = commands.add_parser(
-        "pdffit",
-        help="NNPDF-style replica fit of a neural-network PDF to DIS data (runcard YAML)",
-    )
-    _common(pdffit)
-    pdffit.set_defaults(handler=_pdffit)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for command in COMMANDS:
+        group, _, name = command.name.rpartition(" ")
+        subparsers = commands
+        if group:  # "generate top-jets": a subcommand of "generate"
+            if group not in groups:
+                parent = commands.add_parser(group, help=f"{group} events with a simulator")
+                groups[group] = parent.add_subparsers(
+                    dest="simulator", required=True, metavar="SIMULATOR"
+                )
+            subparsers = groups[group]
+        sub = subparsers.add_parser(name, help=command.help)
+        _common(sub)
+        sub.set_defaults(command_spec=command)
     return parser
-
-
-def _study(args):
-    from obsforge.top_eeec import TopEEECStudy
-
-    return load_config(TopEEECStudy, args.config, args.overrides)
-
-
-def _execution(args) -> Execution:
-    return Execution(scheduler=args.scheduler, workers=args.workers)
 
 
 def _worker_count(text: str) -> int:
     """argparse type for --workers: an integer >= 0 (0 runs the tasks inline)."""
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed is a whole number >= 0") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value}: allowed are 0 (inline) or more workers")
     return value
 
 
-def _generate_top_jets(args) -> int:
-    from obsforge.top_eeec import run_top_jets
-
-    result = run_top_jets(_study(args), _execution(args))
-    print(json.dumps(result.summary, indent=2))
-    print(f"events: {result.path}")
-    return 0
+def _execution(args) -> Execution:
+    try:
+        return validate_config(Execution, {"scheduler": args.scheduler, "workers": args.workers})
+    except ConfigError as exc:
+        raise ConfigError(f"--{exc}") from None
 
 
-def _eeec(args) -> int:
-    from obsforge.top_eeec import run_eeec
-
-    result = run_eeec(_study(args), _execution(args))
-    for mass, row in result.summary["masses"].items():
+def _run(args) -> int:
+    command: Command = args.command_spec
+    model = _load(command.model)
+    config = load_config(model, args.config, args.overrides, ignore=command.ignore)
+    execution = _execution(args)
+    if args.dry_run:
+        name = getattr(config, "name", "?")
         print(
-            f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
-            f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
-            f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
+            f"{command.name}: config valid ({model.__name__}); run folder "
+            f"{os.path.join(getattr(config, 'runs_dir', 'runs'), name)}"
         )
-    print(f"EEEC triplets: {result.path}")
-    print(f"report: {result.path / 'report' / 'zeta3_longest_side.png'} (and .pdf)")
+        return 0
+    result = _load(command.run)(config, execution)
+    for line in _load(command.report)(result):
+        print(line)
     return 0
 
 
-def _density(args) -> int:
-    from obsforge.eeec_density import DensityStudy, run_density
+# -- printers of the stages without a report function of their own ---------------------------------
+def _report_events(result) -> list[str]:
+    return [json.dumps(result.summary, indent=2), f"events: {result.path}"]
 
-    result = run_density(load_config(DensityStudy, args.config, args.overrides), _execution(args))
+
+def _report_eeec(result) -> list[str]:
+    lines = [
+        f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
+        f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
+        f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
+        for mass, row in result.summary["masses"].items()
+    ]
+    return lines + [
+        f"EEEC triplets: {result.path}",
+        f"report: {result.path / 'report' / 'zeta3_longest_side.png'} (and .pdf)",
+    ]
+
+
+def _report_density(result) -> list[str]:
     summary = result.summary
-    print(
+    lines = [
         f"{summary['model']} (energy-weighted: {summary['energy_weighted']}), "
         f"{summary['epochs']} epochs, best validation loss {summary['best_val_loss']:.4f}"
-    )
+    ]
     for row in summary["closure"]:
         n1, n2, _ = row["shape"]
-        print(
+        lines.append(
             f"  shape ({n1:g}, {n2:g}) at m_top = {row['m_top']:g} ({row['role']}): "
             f"chi2/ndf = {row['chi2']:.1f}/{row['ndf']} = {row['chi2_ndf']:.2f}"
         )
-    print(f"surrogate: {result.path / 'model.pt'}")
-    print(f"report: {result.path / 'report'} (closure_m<mass>.png and .pdf)")
-    return 0
+    return lines + [
+        f"surrogate: {result.path / 'model.pt'}",
+        f"report: {result.path / 'report'} (closure_m<mass>.png and .pdf)",
+    ]
 
 
-def _scan_shapes(args) -> int:
-    from obsforge.shape_scan import ScanStudy, report_lines, run_scan
-
-    result = run_scan(load_config(ScanStudy, args.config, args.overrides), _execution(args))
-    for line in report_lines(result):
-        print(line)
-    return 0
-
-
-def _binning(args) -> int:
-    from obsforge.ww_binning import WWStudy, run_ww_fisher
-
-    result = run_ww_fisher(load_config(WWStudy, args.config, args.overrides), _execution(args))
+def _report_binning(result) -> list[str]:
     summary = result.summary
-    print(
+    lines = [
         f"sigma(WW -> l nu q q') = {summary['sigma_pb']:.4f} pb, "
         f"{summary['expected_events']:.3g} expected events"
-    )
+    ]
     for name, sigma in summary["bounds"]["sigma"].items():
-        print(f"  {name}: 1 sigma = {sigma:.3g}")
+        lines.append(f"  {name}: 1 sigma = {sigma:.3g}")
     for method, rows in summary["retained"].items():
         text = ", ".join(f"{k} bins {v:.3f}" for k, v in rows.items())
-        print(f"  retained ({method}): {text}")
+        lines.append(f"  retained ({method}): {text}")
     if "reco" in summary:
         reco = summary["reco"]
-        print(
+        lines.append(
             f"  reco level (SALLY): retained {reco['retained']:.3f} "
             f"(perfect detector, q/qbar unknown: {reco['retained_perfect_detector_folded']:.3f})"
         )
-    print(f"report: {result.path / 'report'} (retained, alpha_voronoi, bounds .png/.pdf)")
-    return 0
+    lines.append(f"report: {result.path / 'report'} (retained, alpha_voronoi, bounds .png/.pdf)")
+    return lines
 
 
-def _cp_observable(args) -> int:
-    from obsforge.cp_observable import CPStudy, report_lines, run_cp_observable
-
-    result = run_cp_observable(load_config(CPStudy, args.config, args.overrides), _execution(args))
-    for line in report_lines(result):
-        print(line)
-    return 0
-
-
-def _pdffit(args) -> int:
-    from obsforge.pdf_fit import PDFRunCard, report_lines, run_pdffit
-
-    result = run_pdffit(load_config(PDFRunCard, args.config, args.overrides), _execution(args))
-    for line in report_lines(result):
-        print(line)
-    return 0
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, UserError) else f"{type(exc).__name__}: {text}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -232,10 +270,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Read by distributed when it is imported (also in the worker processes it spawns).
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     try:
-        return args.handler(args)
-    except ConfigError as exc:
-        print(f"obsforge: error: {exc}", file=sys.stderr)
+        return _run(args)
+    except KeyboardInterrupt:
+        print(
+            "obsforge: interrupted; the same command resumes from the last checkpoint",
+            file=sys.stderr,
+        )
+        return 130
+    except (UserError, OSError, UnicodeDecodeError, ValueError) as exc:
+        # Expected failures: bad input, missing files or tables, unreachable services.
+        if args.verbose:
+            raise
+        print(f"obsforge: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(
+            f"obsforge: error: {_one_line(exc)} (rerun with -v for the traceback)", file=sys.stderr
+        )
+        return 1
 
 
 if __name__ == "__main__":

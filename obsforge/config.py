@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_TASKS",
     "Config",
     "ConfigError",
+    "Count",
+    "RunName",
+    "UserError",
     "apply_overrides",
     "check_names",
     "config_hash",
@@ -31,34 +47,93 @@ BUILTIN_CONFIGS = Path(__file__).parent / "configs"
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class UserError(Exception):
+    """An expected failure (bad input, a missing file or table, an unreachable scheduler): the
+    CLI prints its one-line message and exits with status 2, without a traceback."""
+
+
+class ConfigError(UserError, ValueError):
     """A configuration value is not allowed; the message is one line naming field and value."""
 
 
-class Config(BaseModel):
-    """Base of all obsforge configurations: immutable, strict about unknown keys."""
+# The largest count of events, jets, samples or simulations a config may ask for: beyond it the
+# task plan alone would not fit in memory, and no study here needs more.
+MAX_COUNT = 10**10
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+# The most tasks (chunks, batches) one stage may plan: each is a few hundred bytes in the plan.
+MAX_TASKS = 100_000
+
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+"""A positive count of events, samples or simulations (at most :data:`MAX_COUNT`)."""
+
+
+def _run_name(name: str) -> str:
+    if not RUN_NAME.fullmatch(name):
+        raise ValueError(
+            "allowed is one plain folder name of 1-100 letters, digits, '_', '-' or '.', not "
+            "starting with '.' (so never '..' or a path)"
+        )
+    return name
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+RunName = Annotated[str, AfterValidator(_run_name)]
+"""The name of a run: one path component under ``runs_dir`` ('..' and '.x' are refused)."""
+
+
+def _plain_types(annotation: Any) -> set[type]:
+    """The classes an annotation admits (``int | None`` -> {int, NoneType})."""
+    if typing.get_origin(annotation) is Annotated:
+        return _plain_types(typing.get_args(annotation)[0])
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return set().union(*(_plain_types(a) for a in typing.get_args(annotation)))
+    return {annotation} if isinstance(annotation, type) else set()
+
+
+class Config(BaseModel):
+    """Base of all obsforge configurations: immutable, strict about unknown keys; numbers are
+    finite (no inf or NaN anywhere) and a boolean is never read as a number."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool):
+            allowed = _plain_types(cls.model_fields[info.field_name].annotation)
+            if bool not in allowed and allowed & {int, float}:
+                raise ValueError("a boolean is not a number; give a number")
+        return value
 
 
 def check_names(field: str, values, allowed) -> list:
     """``values`` as a list if they are distinct members of ``allowed``; else a ValueError
-    naming the field, the unknown values and what is allowed (validators call this)."""
+    naming the field, the offending values and what is allowed (validators call this)."""
     values, allowed = list(values), list(allowed)
     unknown = [v for v in values if v not in allowed]
-    if unknown or not values or len(set(values)) != len(values):
-        raise ValueError(
-            f"{field} = {values}: allowed are distinct names from {allowed} (unknown: {unknown})"
-        )
+    repeated = sorted({v for v in values if values.count(v) > 1}, key=values.index)
+    if unknown:
+        raise ValueError(f"{field}: unknown {unknown}; allowed are {allowed}")
+    if repeated:
+        raise ValueError(f"{field}: {repeated} given more than once; each name at most once")
+    if not values:
+        raise ValueError(f"{field}: empty; give at least one of {allowed}")
     return values
 
 
 def _describe(error: Mapping[str, Any]) -> str:
-    field = ".".join(str(part) for part in error["loc"]) or "<config>"
+    field = ".".join(str(part) for part in error["loc"])
+    if not field:  # a rule about the whole config: its message names the fields
+        return error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         return f"{field}: unknown key (check the spelling; allowed keys are the model's fields)"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{field} = {error['input']!r}: {message}"
+    value = error["input"]
+    if isinstance(value, Mapping) or (isinstance(value, list | tuple) and len(value) > 8):
+        return f"{field}: {message}"  # a whole section: its name, not its contents
+    return f"{field} = {value!r}: {message}"
 
 
 def validate_config(model: type[M], data: Mapping[str, Any]) -> M:
@@ -119,17 +194,34 @@ def resolve_config_path(name_or_path: str | Path) -> Path:
     )
 
 
-def load_config(model: type[M], source: str | Path, overrides: Iterable[str] = ()) -> M:
-    """Load a YAML file (or built-in config name), apply overrides, validate against ``model``."""
+def load_config(
+    model: type[M],
+    source: str | Path,
+    overrides: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> M:
+    """Load a YAML file (or built-in config name), apply overrides, validate against ``model``.
+
+    ``ignore``: top-level sections dropped before validation (those of a larger study that
+    this model does not read, e.g. ``search`` when only the events are wanted).
+    """
     path = resolve_config_path(source)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config {str(path)!r}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start})"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(
-            f"config {str(path)!r}: not valid YAML ({exc})".replace("\n", " ")
+            " ".join(f"config {str(path)!r}: not valid YAML ({exc})".split())
         ) from None
+    except OSError as exc:
+        raise ConfigError(f"config {str(path)!r}: cannot be read ({exc.strerror})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config {str(path)!r}: expected a mapping of sections at the top level")
+    data = {key: value for key, value in data.items() if key not in set(ignore)}
     return validate_config(model, apply_overrides(data, overrides))
 
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config, check_names
+from obsforge.atomic import atomic_torch_save, load_weights
+from obsforge.config import Config, RunName, check_names
 from obsforge.events.vbf import VBFConfig
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
@@ -68,7 +69,7 @@ CP_VERSION = 2  # 2: significance of every Pareto formula
 class CPStudy(Config):
     """Configuration of the CP-observable study."""
 
-    name: str = Field("cp", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: RunName = "cp"
     runs_dir: str = "runs"
     process: VBFConfig = VBFConfig()
     sample: VBFSample = VBFSample()
@@ -195,19 +196,16 @@ def antisymmetric_log_odds(model, x: np.ndarray, names: list[str]) -> np.ndarray
 
 def load_classifier(study: CPStudy, result: StageResult):
     """The trained classifier of a finished cp-observable stage."""
-    import torch
 
     n = len(study.features)
     c = study.classifier
     model = CPClassifier(n, np.zeros(n), np.ones(n), c.hidden, c.layers)
-    model.load_state_dict(torch.load(result.path / "classifier.pt", weights_only=True))
+    model.load_state_dict(load_weights(result.path / "classifier.pt"))
     return model.eval()
 
 
 def _save_torch(model, path) -> None:
-    import torch
-
-    torch.save(model.state_dict(), path)
+    atomic_torch_save(path, model.state_dict())
 
 
 def observables_table(x, names, model, bdt, formula, events) -> dict[str, np.ndarray]:

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.atomic import atomic_write_json
+from obsforge.config import MAX_COUNT, Config
 from obsforge.density.closure import member_samples, shape_closure
 from obsforge.density.coordinates import to_flow_coordinates
 from obsforge.density.data import (
@@ -55,7 +56,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DATA_VERSION = 2  # 2: training triplets carry their jet id (bootstrap ensembles)
-DENSITY_VERSION = 1
+DENSITY_VERSION = 2  # 2: no timings in model.pt or the summary (timing.json)
+TIMING_KEYS = ("epoch", "seconds", "samples_per_s")
 
 
 class ClosureConfig(Config):
@@ -66,7 +68,9 @@ class ClosureConfig(Config):
     )
     delta: float = Field(0.01, gt=0, le=1)
     n_bins: int = Field(12, ge=2)
-    n_samples: int = Field(2_000_000, ge=10_000, description="model samples per (shape, mass)")
+    n_samples: int = Field(
+        2_000_000, ge=10_000, le=MAX_COUNT, description="model samples per (shape, mass)"
+    )
 
     def triangle_shapes(self) -> list[TriangleShape]:
         return [TriangleShape(n1=n1, n2=n2, delta=self.delta) for n1, n2 in self.shapes]
@@ -290,6 +294,15 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         checkpoint = stage.path / f"checkpoint-{i}.pt"
         histories.append(train(model, train_t, val_t, member_training, checkpoint=checkpoint))
         model.cpu().eval()
+    # Wall-clock timings vary from run to run: they go to timing.json, outside the manifest,
+    # so that the checksummed model and summary are bit-reproducible.
+    atomic_write_json(
+        stage.path / "timing.json",
+        [[{k: row[k] for k in TIMING_KEYS} for row in h] for h in histories],
+    )
+    histories = [
+        [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in h] for h in histories
+    ]
     history = histories[0]
     surrogate.info["history"] = histories if settings.ensemble > 1 else history
     stage.write("model.pt", surrogate.save)
@@ -303,7 +316,6 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         "epochs": len(history),
         "member_epochs": [len(h) for h in histories],
         "best_val_loss": min(h["val_loss"] for h in history),
-        "samples_per_s": float(np.median([h["samples_per_s"] for h in history])),
         "closure": [
             {k: c[k] for k in ("shape", "m_top", "chi2", "chi2_stat", "ndf", "chi2_ndf", "role")}
             for c in closure

@@ -9,16 +9,20 @@ cluster -- e.g. one started by ``dask-jobqueue`` on a batch system -- with no co
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from obsforge.config import Config
+from obsforge.config import MAX_TASKS, Config, ConfigError, UserError
 from obsforge.progress import progress
 
 __all__ = ["Execution", "chunk_sizes", "dask_client", "map_tasks"]
+
+
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://[^\s/:]+:[0-9]{1,5}/?")
 
 
 class Execution(Config):
@@ -28,6 +32,17 @@ class Execution(Config):
     workers: int | None = Field(
         None, ge=0, description="local worker processes (default: one per core; 0 = inline)"
     )
+    connect_timeout: float = Field(10.0, gt=0, description="seconds to reach a scheduler")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, address: str | None) -> str | None:
+        if address is not None and not SCHEDULER_ADDRESS.fullmatch(address):
+            raise ValueError(
+                "not a Dask scheduler address; allowed: PROTOCOL://HOST:PORT with PROTOCOL "
+                "one of tcp, tls, ws, wss, ucx (e.g. tcp://10.0.0.5:8786)"
+            )
+        return address
 
 
 def chunk_sizes(total: int, chunk: int) -> list[int]:
@@ -35,7 +50,14 @@ def chunk_sizes(total: int, chunk: int) -> list[int]:
 
     >>> chunk_sizes(25, 10)
     [10, 10, 5]
+
+    More than :data:`~obsforge.config.MAX_TASKS` tasks is refused (the plan is held in memory).
     """
+    if -(-total // chunk) > MAX_TASKS:
+        raise ConfigError(
+            f"{total} items in chunks of {chunk} is {-(-total // chunk)} tasks; at most "
+            f"{MAX_TASKS} are allowed: raise the chunk size or lower the count"
+        )
     return [chunk] * (total // chunk) + ([total % chunk] if total % chunk else [])
 
 
@@ -48,7 +70,15 @@ def dask_client(execution: Execution) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if execution.scheduler is not None:
-        with Client(execution.scheduler) as client:
+        try:
+            client = Client(execution.scheduler, timeout=execution.connect_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise UserError(
+                f"--scheduler {execution.scheduler}: no Dask scheduler answered within "
+                f"{execution.connect_timeout:g} s ({type(exc).__name__}); start one with "
+                "`dask scheduler` or omit --scheduler for a local cluster"
+            ) from None
+        with client:
             yield client
         return
     n_workers = execution.workers or os.cpu_count() or 1

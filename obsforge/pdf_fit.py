@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from obsforge.config import Config, check_names
+from obsforge.config import MAX_COUNT, Config, RunName, check_names
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.pdffit.data import (
     DATASETS,
@@ -39,7 +39,7 @@ from obsforge.pdffit.fit import (
     predictions,
     prepare_fit_data,
 )
-from obsforge.pdffit.fktables import SCHEMES, load_evolution, load_fk_table
+from obsforge.pdffit.fktables import SCHEMES, load_evolution, load_fk_table, missing_fk_tables
 from obsforge.pdffit.lhapdf import pythia_pdf, write_lhapdf_set
 from obsforge.pdffit.model import (
     BASIS,
@@ -71,7 +71,7 @@ POSITIVITY_PIDS = (2, -2, 1, -1, 3, -3, 21)
 class PDFRunCard(Config):
     """An NNPDF-style runcard."""
 
-    name: str = Field("pdffit", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: RunName = "pdffit"
     runs_dir: str = "runs"
     datasets: list[str] = Field(..., min_length=1)
     scheme: str = Field(
@@ -79,7 +79,7 @@ class PDFRunCard(Config):
     )
     q2_min: float = Field(3.49, gt=0, description="GeV^2")
     w2_min: float = Field(12.5, gt=0, description="GeV^2")
-    replicas: int = Field(100, ge=1, description="Monte Carlo replicas")
+    replicas: int = Field(100, ge=1, le=MAX_COUNT, description="Monte Carlo replicas")
     seed: int = Field(1, ge=0)
     training_fraction: float = Field(0.75, gt=0, lt=1)
     batch_replicas: int = Field(
@@ -151,6 +151,18 @@ class PDFRunCard(Config):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         return check_names("scheme", [value], sorted(SCHEMES))[0]
+
+    @model_validator(mode="after")
+    def _tables_shipped(self) -> PDFRunCard:
+        missing = missing_fk_tables(self.datasets, self.scheme)
+        if missing:
+            raise ValueError(
+                f"scheme = {self.scheme}: no FK tables for {len(missing)} of "
+                f"{len(self.datasets)} datasets ({', '.join(missing)}); build them all with "
+                f"python scripts/build_fk_tables.py --scheme {self.scheme} --no-evolution "
+                f"--datasets {' '.join(missing)}"
+            )
+        return self
 
 
 def _reference_file(name: str = REFERENCE) -> Path:
@@ -336,21 +348,28 @@ def band_coverage(
 ) -> dict[str, dict[str, float]]:
     """Per curve ``name`` (replicas ``values[name]`` (R, n_x) against ``truth[name]`` (n_x,)),
     on the grid points with 1e-3 < x < 0.7: the fraction where the truth lies within the
-    replicas' 68% (and 95%) interval, and the mean and largest pull |mean - truth| / std."""
+    replicas' 68% (and 95%) interval, and the mean and largest pull |mean - truth| / std.
+    With fewer than two replicas there is no spread: the pulls are ``None``."""
     region = (x > 1e-3) & (x < 0.7)
     out = {}
     for name, replicas in values.items():
         v, t = replicas[:, region], truth[name][region]
         lo68, hi68 = np.percentile(v, [16, 84], axis=0)
         lo95, hi95 = np.percentile(v, [2.5, 97.5], axis=0)
-        pull = np.abs(v.mean(0) - t) / (v.std(0) + 1e-300)
         out[name] = {
             "within_68": float(np.mean((t >= lo68) & (t <= hi68))),
             "within_95": float(np.mean((t >= lo95) & (t <= hi95))),
-            "mean_abs_pull": float(pull.mean()),
-            "max_abs_pull": float(pull.max()),
-            "x_at_max_pull": float(x[region][pull.argmax()]),
+            "mean_abs_pull": None,
+            "max_abs_pull": None,
+            "x_at_max_pull": None,
         }
+        if len(v) >= 2:
+            pull = np.abs(v.mean(0) - t) / v.std(0)
+            out[name].update(
+                mean_abs_pull=float(pull.mean()),
+                max_abs_pull=float(pull.max()),
+                x_at_max_pull=float(x[region][pull.argmax()]),
+            )
     return out
 
 
@@ -485,8 +504,11 @@ def _chi2_table(datasets, preds, data: FitData, reference=None) -> list[dict[str
     def chi2s(members, predictions, cov):
         data_values = np.concatenate([datasets[i].data for i in members])
         pred = np.concatenate([predictions[i] for i in members], axis=1)
-        ref = (np.nan if reference is None
-               else _chi2(np.concatenate([reference[i] for i in members]), data_values, cov))
+        ref = (
+            np.nan
+            if reference is None
+            else _chi2(np.concatenate([reference[i] for i in members]), data_values, cov)
+        )
         return [_chi2(pred.mean(0), data_values, cov),
                 float(np.mean([_chi2(p, data_values, cov) for p in pred])), ref]  # fmt: skip
 
@@ -559,9 +581,11 @@ def report_lines(result: StageResult) -> list[str]:
         lines.append("PDFs at Q0 vs NNPDF3.1 NLO (1e-3 < x < 0.7): NNPDF within our 68% / 95%, "
                      "largest pull")  # fmt: skip
         for name, row in s["vs_reference"].items():
-            lines.append(
-                f"  x {name:<6} {row['within_68']:.2f} / {row['within_95']:.2f}, "
-                f"{row['max_abs_pull']:.1f} at x = {row['x_at_max_pull']:.2g}"
+            pull = (
+                "no pull (one replica)"
+                if row["max_abs_pull"] is None
+                else f"{row['max_abs_pull']:.1f} at x = {row['x_at_max_pull']:.2g}"
             )
+            lines.append(f"  x {name:<6} {row['within_68']:.2f} / {row['within_95']:.2f}, {pull}")
     lines.append(f"results: {result.path}")
     return lines

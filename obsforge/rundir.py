@@ -157,15 +157,55 @@ class StageDir:
         return None if manifest is None else StageResult(self, manifest)
 
     def manifest(self) -> dict[str, Any] | None:
-        """The manifest of a finished stage whose outputs all verify, else ``None``."""
+        """The manifest of a finished stage whose outputs all verify, else ``None``.
+
+        The manifest is the authority: each output must hash to the checksum the manifest
+        recorded (a file swapped together with its ``.sha256`` is caught). An unreadable,
+        truncated or incomplete manifest means the stage did not finish; it is removed, bad
+        outputs with it, and the stage reruns (finished chunks that verify are reused).
+        """
         path = self.path / "manifest.json"
         if not path.exists():
             return None
-        manifest = json.loads(path.read_text())
-        if not all(self.is_valid(name) for name in manifest["outputs"]):
+        manifest = _read_manifest(path)
+        if manifest is None or manifest.get("hash") != self.hash:
+            log.warning("manifest %s is unreadable or incomplete; rerunning the stage", path)
+            path.unlink()
+            return None
+        bad = [
+            name
+            for name, digest in manifest["outputs"].items()
+            if not self.output_path(name).exists() or sha256_file(self.output_path(name)) != digest
+        ]
+        if bad:
+            log.warning(
+                "%s: %d output(s) differ from the manifest (%s); regenerating them",
+                self.path,
+                len(bad),
+                ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else ""),
+            )
+            for name in bad:
+                self.output_path(name).unlink(missing_ok=True)
+                self._checksum_path(name).unlink(missing_ok=True)
             path.unlink()
             return None
         return manifest
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    """The parsed manifest if it has the fields a finished stage writes, else ``None``."""
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    outputs = manifest.get("outputs")
+    if not isinstance(outputs, dict) or not isinstance(manifest.get("summary"), dict):
+        return None
+    if not all(isinstance(name, str) and isinstance(d, str) for name, d in outputs.items()):
+        return None
+    return manifest
 
 
 @dataclass(frozen=True)

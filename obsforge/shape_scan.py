@@ -23,7 +23,7 @@ import awkward as ak
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.config import MAX_COUNT, Config
 from obsforge.density.data import TEST, SampleConfig, jet_split
 from obsforge.density.surrogate import EEECSurrogate
 from obsforge.eeec_density import DensityStudy, run_density
@@ -62,15 +62,19 @@ class SearchSettings(Config):
         None, description="uniform prior range of m_top in GeV (default: the trained masses)"
     )
     mean_step: float = Field(0.25, gt=0, description="GeV between surrogate expectations")
-    surrogate_samples: int = Field(2_000_000, ge=10_000, description="per mass")
-    jets_per_mass: int = Field(4000, ge=10, description="PYTHIA test jets for the covariance")
-    n_jets: int = Field(5000, ge=1, description="jets per pseudo-experiment")
+    surrogate_samples: int = Field(2_000_000, ge=10_000, le=MAX_COUNT, description="per mass")
+    jets_per_mass: int = Field(
+        4000, ge=10, le=MAX_COUNT, description="PYTHIA test jets for the covariance"
+    )
+    n_jets: int = Field(5000, ge=1, le=MAX_COUNT, description="jets per pseudo-experiment")
     true_mass: float = Field(172.5, description="m_top of the scoring pseudo-experiments")
-    experiments: int = Field(300, ge=10, description="scoring pseudo-experiments per shape")
-    coverage_experiments: int = Field(2000, ge=10, description="per coverage test")
+    experiments: int = Field(
+        300, ge=10, le=MAX_COUNT, description="scoring pseudo-experiments per shape"
+    )
+    coverage_experiments: int = Field(2000, ge=10, le=MAX_COUNT, description="per coverage test")
     grid_points: int = Field(401, ge=11, description="m_top grid of the posteriors")
     mode: Literal["amortised", "per_shape"] = "amortised"
-    amortised_simulations: int = Field(200_000, ge=1000)
+    amortised_simulations: int = Field(200_000, ge=1000, le=MAX_COUNT)
     nre: NREConfig = NREConfig()
     seed: int = 0
 

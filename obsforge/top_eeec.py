@@ -22,7 +22,7 @@ import awkward as ak
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.config import Config, RunName
 from obsforge.events.pythia_top import TopJetEvents, chunk_plan, generate_top_events
 from obsforge.observables.eeec import eeec_triplets
 from obsforge.observables.jets import JetConfig, top_jet_subjets
@@ -52,7 +52,7 @@ EEEC_VERSION = 1
 class TopEEECStudy(Config):
     """Configuration of the top-jet EEEC study (YAML sections ``top_jets`` and ``jets``)."""
 
-    name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$", description="run name")
+    name: RunName = "default"
     runs_dir: str = Field("runs", description="folder that holds all runs")
     top_jets: TopJetEvents
     jets: JetConfig = JetConfig()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from obsforge.config import Config
+from obsforge.config import MAX_COUNT, Config
 from obsforge.events.pythia import derive_seed
 from obsforge.events.vbf import VBFConfig, generate_vbf
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
@@ -29,7 +29,9 @@ ARRAYS = ("jets", "higgs", "r1", "r2", "sm_correction", "charged")
 class VBFSample(Config):
     """How many VBF events, in which chunks, from which seed."""
 
-    events: int = Field(200_000, ge=100, description="generated events (before the VBF cuts)")
+    events: int = Field(
+        200_000, ge=100, le=MAX_COUNT, description="generated events (before the VBF cuts)"
+    )
     chunk_size: int = Field(10_000, ge=100, description="events per task and per file")
     seed: int = Field(1, ge=0)
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config, check_names
+from obsforge.config import MAX_COUNT, Config, RunName, check_names
 from obsforge.density.training import TrainingConfig, train
 from obsforge.events.ww import WWConfig, generate_ww
 from obsforge.events.ww_amplitude import COUPLINGS
@@ -57,8 +57,12 @@ class WWBinningSettings(Config):
     bins: list[int] = Field([8, 16, 27, 50, 100, 200], min_length=1)
     per_axis: list[int] = Field([2, 3, 4, 5, 6], min_length=1, description="uniform grids")
     fit_events: int = Field(200_000, ge=1000, description="events the bins are built on")
-    test_events: int = Field(400_000, ge=1000, description="independent events they are scored on")
-    transport_events: int = Field(4000, ge=100, description="subsample for the exact OT solver")
+    test_events: int = Field(
+        400_000, ge=1000, le=MAX_COUNT, description="independent events they are scored on"
+    )
+    transport_events: int = Field(
+        4000, ge=100, le=MAX_COUNT, description="subsample for the exact OT solver"
+    )
     restarts: int = Field(3, ge=1)
 
 
@@ -67,8 +71,8 @@ class RecoSettings(Config):
 
     enabled: bool = True
     detector: DetectorConfig = DetectorConfig()
-    train_events: int = Field(400_000, ge=1000)
-    test_events: int = Field(400_000, ge=1000)
+    train_events: int = Field(400_000, ge=1000, le=MAX_COUNT)
+    test_events: int = Field(400_000, ge=1000, le=MAX_COUNT)
     hidden: int = Field(128, ge=4)
     layers: int = Field(3, ge=1)
     training: TrainingConfig = TrainingConfig(epochs=30, batch_size=4096, learning_rate=1e-3)
@@ -77,10 +81,12 @@ class RecoSettings(Config):
 class WWStudy(Config):
     """Configuration of the WW optimal-observable study."""
 
-    name: str = Field("ww240", pattern=r"^[A-Za-z0-9_.-]+$")
+    name: RunName = "ww240"
     runs_dir: str = "runs"
     process: WWConfig = WWConfig()
-    events: int = Field(4_000_000, ge=1000, description="weighted events for the unbinned F")
+    events: int = Field(
+        4_000_000, ge=1000, le=MAX_COUNT, description="weighted events for the unbinned F"
+    )
     chunk_size: int = Field(500_000, ge=1000)
     luminosity_ab: float = Field(5.6, gt=0, description="integrated luminosity in ab^-1")
     couplings: list[str] = Field(list(COUPLINGS), min_length=1, description="fitted couplings")

@@ -43,6 +43,7 @@ __all__ = [
     "combine_pieces",
     "load_evolution",
     "load_fk_table",
+    "missing_fk_tables",
     "save_evolution",
     "save_fk_table",
     "theory_card",
@@ -355,6 +356,11 @@ def save_fk_table(fk: FKTable, folder: Path = FK_DIR) -> Path:
             handle, table=fk.table, x=fk.x, q2=fk.q2, theory=np.array(theory), sha256=digest
         )
     return path
+
+
+def missing_fk_tables(names: list[str], scheme: str, folder: Path = FK_DIR) -> list[str]:
+    """The datasets among ``names`` that have no shipped FK table of ``scheme``."""
+    return [name for name in names if not _path(name, scheme, folder).exists()]
 
 
 def load_fk_table(name: str, scheme: str = "ZM-VFNS", folder: Path = FK_DIR) -> FKTable:

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from obsforge.atomic import atomic_path
-from obsforge.config import Config
+from obsforge.atomic import atomic_torch_save, load_weights
+from obsforge.config import MAX_COUNT, Config
 
 __all__ = ["NREConfig", "grid_log_ratio", "load_estimator", "save_estimator", "train_nre"]
 
@@ -37,7 +37,7 @@ class NREConfig(Config):
     method: Literal["NRE_A", "NRE_B", "NRE_C", "BNRE"] = "NRE_C"
     classifier: Literal["mlp", "resnet"] = "resnet"
     hidden_features: int = Field(64, ge=4)
-    simulations: int = Field(20_000, ge=100, description="training pairs (per shape)")
+    simulations: int = Field(20_000, ge=100, le=MAX_COUNT, description="training pairs (per shape)")
     batch_size: int = Field(256, ge=8)
     learning_rate: float = Field(1e-3, gt=0)
     max_epochs: int = Field(300, ge=1)
@@ -124,6 +124,13 @@ def train_nre(
         "epochs": int(summary["epochs_trained"][-1]),
         "best_validation_loss": float(summary["best_validation_loss"][-1]),
     }
+    # What rebuilds the network around its saved weights (see load_estimator).
+    estimator.architecture = {  # type: ignore[attr-defined]
+        "classifier": config.classifier,
+        "hidden_features": config.hidden_features,
+        "theta_dim": 1,
+        "x_dim": int(x.shape[1]),
+    }
     return estimator.eval()
 
 
@@ -144,12 +151,34 @@ def grid_log_ratio(
 
 
 def save_estimator(estimator: torch.nn.Module, path: str | Path) -> Path:
-    """Write a trained ratio estimator atomically (the whole module: sbi builds the network
-    from the first batch, so its architecture is not a config alone)."""
-    with atomic_path(path) as tmp:
-        torch.save(estimator, tmp)
-    return Path(path)
+    """Write a trained ratio estimator atomically: its weights (the z-scoring of theta and x
+    included, as buffers) and the architecture that :func:`load_estimator` rebuilds."""
+    payload = {
+        "architecture": dict(estimator.architecture),
+        "info": dict(getattr(estimator, "info", {})),
+        "state_dict": estimator.state_dict(),
+    }
+    return atomic_torch_save(path, payload)
 
 
 def load_estimator(path: str | Path) -> torch.nn.Module:
-    return torch.load(path, map_location="cpu", weights_only=False).eval()
+    """A ratio estimator written by :func:`save_estimator`, in eval mode.
+
+    Only weights and plain data are read (a file that would run code is refused): the network
+    is rebuilt by sbi's ``classifier_nn`` from the saved architecture, on a dummy batch whose
+    z-scoring the saved buffers then replace.
+    """
+    from sbi.neural_nets import classifier_nn
+
+    payload = load_weights(path)
+    arch = payload["architecture"]
+    builder = classifier_nn(arch["classifier"], hidden_features=arch["hidden_features"])
+    dummy = torch.Generator().manual_seed(0)
+    estimator = builder(
+        torch.randn(16, arch["theta_dim"], generator=dummy),
+        torch.randn(16, arch["x_dim"], generator=dummy),
+    )
+    estimator.load_state_dict(payload["state_dict"])
+    estimator.architecture = arch  # type: ignore[attr-defined]
+    estimator.info = payload["info"]  # type: ignore[attr-defined]
+    return estimator.eval()

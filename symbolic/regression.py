@@ -22,7 +22,7 @@ import numpy as np
 import sympy
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.config import MAX_COUNT, Config
 from obsforge.symbolic.features import PARITY, validate_features
 
 __all__ = [
@@ -55,10 +55,12 @@ class SymbolicConfig(Config):
 
     backend: Literal["operon", "pysr"] = "operon"
     operators: list[str] = Field(["add", "sub", "mul", "div", "sin", "cos"], min_length=1)
-    samples: int = Field(4000, ge=50, description="events the regression is fitted on")
+    samples: int = Field(
+        4000, ge=50, le=MAX_COUNT, description="events the regression is fitted on"
+    )
     population_size: int = Field(1000, ge=10)
     generations: int = Field(200, ge=1)
-    max_evaluations: int = Field(1_000_000, ge=1000)
+    max_evaluations: int = Field(1_000_000, ge=1000, le=MAX_COUNT)
     max_length: int = Field(30, ge=3, description="largest expression (nodes)")
     threads: int = Field(2, ge=1)
     seed: int = Field(0, ge=0)

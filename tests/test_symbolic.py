@@ -63,7 +63,7 @@ def test_cp_transform_matches_explicit_parity():
 
 def test_bad_features_are_refused():
     jets, higgs = _objects(10)
-    with pytest.raises(ValueError, match="unknown: \\['eta_h'\\]"):
+    with pytest.raises(ValueError, match="unknown \\['eta_h'\\]"):
         compute_features(jets, higgs, 125.0, ["pt1", "eta_h"])
     with pytest.raises(ValueError, match="empty sample"):
         compute_features(jets[:0], higgs[:0], 125.0)
