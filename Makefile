@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow bench lint clean
+.PHONY: setup demo test test-integration test-slow bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/obsforge scan-shapes --config demo
 
+# The fast tier: about a minute on 2 cores (README). Two pytest workers.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
+
+# End-to-end stages and trainings (a few minutes); CI runs them after the fast tier.
+test-integration: $(STAMP)
+	$(BIN)/pytest -q -n 2 -m integration
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow

@@ -16,6 +16,7 @@ def vbf_events():
     return generate_vbf(VBFConfig(), 600, seed=21)
 
 
+@pytest.mark.integration
 def test_vbf_selection_and_cross_section(vbf_events):
     ev = vbf_events
     jets = ev["jets"]  # (B, 2, 4): pT, eta, phi, mass
@@ -30,6 +31,7 @@ def test_vbf_selection_and_cross_section(vbf_events):
     assert 0.25 < sigma[906] / sigma[907] < 0.5  # ZZ / WW fusion
 
 
+@pytest.mark.integration
 def test_vbf_weights(vbf_events):
     ev = vbf_events
     # Quark-quark events: the exact SM |A|^2 equals PYTHIA's ME (correction 1, up to the
@@ -44,6 +46,7 @@ def test_vbf_weights(vbf_events):
     assert (ev["r2"] >= 0).all()
 
 
+@pytest.mark.integration
 def test_vbf_generation_is_reproducible(vbf_events):
     again = generate_vbf(VBFConfig(), 600, seed=21)
     np.testing.assert_array_equal(again["jets"], vbf_events["jets"])
@@ -61,6 +64,7 @@ def test_bad_study_configs():
         validate_config(CPStudy, {"luminosity_fb": -1})
 
 
+@pytest.mark.integration
 def test_cp_observable_stage_end_to_end(tmp_path):
     study = validate_config(
         CPStudy,

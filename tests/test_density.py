@@ -84,6 +84,7 @@ def split(data, n_train):
     return tuple(t[:n_train] for t in data), tuple(t[n_train:] for t in data)
 
 
+@pytest.mark.integration
 def test_energy_weighted_flow_recovers_the_weighted_density():
     train_data, val_data = split(toy(24_000, seed=0), 20_000)
     torch.manual_seed(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from obsforge.config import validate_config
 from obsforge.density import EEECSurrogate
@@ -12,6 +13,7 @@ from obsforge.eeec_density import DensityStudy, run_density
 from obsforge.parallel import Execution
 
 
+@pytest.mark.integration
 def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch):
     study = validate_config(
         DensityStudy,
@@ -67,7 +69,22 @@ def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch)
     assert any(max(row["model_spread"]) > 0 for row in rows)
     assert all(row["chi2"] <= row["chi2_stat"] + 1e-12 for row in rows)
 
+    import shutil
+
     import obsforge.eeec_density as module
 
+    reused = run_density(study, Execution(workers=0))
+    assert reused.manifest == result.manifest
+
+    # Bit-reproducible: retrained from scratch, the checksummed outputs are the same bytes
+    # (timings live in timing.json, outside the manifest).
+    assert (result.path / "timing.json").exists()
+    first = {name: (result.path / name).read_bytes() for name in ("model.pt", "closure.json")}
+    shutil.rmtree(result.path)
+    again = run_density(study, Execution(workers=0))
+    assert {name: (again.path / name).read_bytes() for name in first} == first
+    assert again.manifest["outputs"] == result.manifest["outputs"]
+    assert again.summary == result.summary
+
     monkeypatch.setattr(module, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
-    assert run_density(study, Execution(workers=0)).manifest == result.manifest
+    assert run_density(study, Execution(workers=0)).manifest == again.manifest

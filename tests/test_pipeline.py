@@ -55,6 +55,7 @@ def test_corrupted_chunk_is_regenerated_identically(tiny_study):
     assert again.manifest["outputs"] == result.manifest["outputs"]
 
 
+@pytest.mark.integration
 def test_dask_workers_give_the_same_events_as_inline(tiny_study, tmp_path):
     inline = run_top_jets(tiny_study, INLINE)
     parallel_study = tiny_study.model_copy(update={"runs_dir": str(tmp_path / "dask-runs")})
@@ -62,6 +63,7 @@ def test_dask_workers_give_the_same_events_as_inline(tiny_study, tmp_path):
     assert parallel.manifest["outputs"] == inline.manifest["outputs"]
 
 
+@pytest.mark.integration
 def test_peak_of_longest_side_moves_with_top_mass(tiny_study):
     masses = run_eeec(tiny_study, INLINE).summary["masses"]
     low, high = masses["170"], masses["180"]

@@ -51,6 +51,7 @@ def test_hpd_of_skewed_density_is_shorter_than_the_central_interval():
     )
 
 
+@pytest.mark.integration
 def test_gaussian_hpd_intervals_have_nominal_coverage():
     rng = np.random.default_rng(0)
     theta = np.linspace(-6, 6, 1201)

@@ -115,6 +115,7 @@ def test_batch_hpd_widths_and_coverage_on_gaussian_posteriors():
     assert np.mean(credibility <= 0.95) == pytest.approx(0.95, abs=0.012)
 
 
+@pytest.mark.integration
 def test_nre_posterior_matches_the_analytic_gaussian_posterior():
     """x ~ N(theta, diag(s^2)), flat prior: p(theta | x) is Gaussian with 1/s_post^2 = sum 1/s^2.
     The NRE's 95% HPD widths agree within a few percent and its intervals cover."""
@@ -202,6 +203,7 @@ def test_singular_jet_covariance_is_refused_naming_shape_and_bins():
     assert _checked_covariance(cov, [TriangleShape(n1=1.0, n2=2.0, delta=0.01)], 175.0, 60) is cov
 
 
+@pytest.mark.integration
 def test_scan_stage_end_to_end_is_cached_and_resumes(tmp_path, monkeypatch):
     data = json.loads(json.dumps(TINY))
     data["runs_dir"] = str(tmp_path)

@@ -103,6 +103,7 @@ def test_significance_single_bin_closed_form():
         asimov_significance(np.full(1000, np.inf), w0, w0, 400.0)
 
 
+@pytest.mark.integration
 def test_toy_distillation_recovers_known_cp_odd_observable():
     """Events with weights w(c) = 1 + 0.8 c sin(dphi) g, g = pt1 pt2 / (1 + pt1 pt2): the
     classifier -> Operon chain returns a CP-odd formula that is (up to constants) sin(dphi) g.
