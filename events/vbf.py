@@ -147,6 +147,10 @@ def _jets(prt: ak.Array, config: VBFConfig) -> ak.Array:
     """Anti-kt jets (pt, eta, phi, mass) of the visible final state without the Higgs, the
     ``N_JETS_KEPT`` hardest above ``jet_pt_min_truth`` per event, sorted by pT."""
     import fastjet
+    import fastjet._swig
+
+    # No banner from every Dask worker; the obsforge command prints it once per run.
+    fastjet._swig.ClusterSequence.set_fastjet_banner_stream(None)
 
     final = prt[prt.status > 0]
     keep = final.id != 25

@@ -37,9 +37,18 @@ def _momenta(particles: ak.Array) -> ak.Array:
     return ak.zip({name: ak.values_astype(particles[name], np.float64) for name in MOMENTUM_FIELDS})
 
 
+def quiet_fastjet() -> None:
+    """Stop FastJet from printing its banner in this process (every Dask worker would print it
+    once; the ``obsforge`` command prints it once per run instead)."""
+    import fastjet._swig
+
+    fastjet._swig.ClusterSequence.set_fastjet_banner_stream(None)
+
+
 def _silent_cluster(particles: ak.Array, algorithm_p: float, radius: float):
     import fastjet
 
+    quiet_fastjet()
     definition = fastjet.JetDefinition(fastjet.ee_genkt_algorithm, radius, algorithm_p)
     return fastjet.ClusterSequence(_momenta(particles), definition)
 

@@ -37,6 +37,7 @@ class Command:
     # Sections of a shared config that this command does not read (the top-jet commands accept
     # a scan config such as ``demo`` and ignore its density/search sections).
     ignore: tuple[str, ...] = ()
+    fastjet: bool = False  # clusters jets: FastJet's banner is printed once, here
 
 
 def _load(path: str):
@@ -60,6 +61,7 @@ COMMANDS = (
         "top_eeec:run_eeec",
         "cli:_report_eeec",
         ignore=("density", "search"),
+        fastjet=True,
     ),
     Command(
         "density",
@@ -68,6 +70,7 @@ COMMANDS = (
         "eeec_density:run_density",
         "cli:_report_density",
         ignore=("search",),
+        fastjet=True,
     ),
     Command(
         "scan-shapes",
@@ -76,6 +79,7 @@ COMMANDS = (
         "shape_scan:ScanStudy",
         "shape_scan:run_scan",
         "shape_scan:report_lines",
+        fastjet=True,
     ),
     Command(
         "binning",
@@ -92,6 +96,7 @@ COMMANDS = (
         "cp_observable:CPStudy",
         "cp_observable:run_cp_observable",
         "cp_observable:report_lines",
+        fastjet=True,
     ),
     Command(
         "pdffit",
@@ -191,6 +196,10 @@ def _run(args) -> int:
             f"{os.path.join(getattr(config, 'runs_dir', 'runs'), name)}"
         )
         return 0
+    if command.fastjet:
+        import fastjet._swig
+
+        fastjet._swig.ClusterSequence.print_banner()  # once per run; workers stay quiet
     result = _load(command.run)(config, execution)
     for line in _load(command.report)(result):
         print(line)

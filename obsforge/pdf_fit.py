@@ -183,8 +183,26 @@ def _chi2(theory: np.ndarray, data: np.ndarray, cov: np.ndarray) -> float:
     return float(diff @ np.linalg.solve(cov, diff))
 
 
-def _log_epoch(row: dict[str, float]) -> None:
-    log.info("epoch %(epoch)d chi2/N %(chi2_train_per_point).3f", row)
+class _EpochProgress:
+    """A live line on a terminal (epoch, training chi2/N, replicas stalled) and log records."""
+
+    def __init__(self, max_epochs: int, replicas: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.replicas = replicas
+        self.bar = tqdm(total=max_epochs, desc="pdffit", unit="epoch", disable=None)
+
+    def __call__(self, row: dict[str, float]) -> None:
+        self.bar.update(row["epoch"] + 1 - self.bar.n)
+        self.bar.set_postfix_str(
+            f"chi2/N {row['chi2_train_per_point']:.3f}, "
+            f"{row['replicas_stalled']}/{self.replicas} replicas stalled",
+            refresh=True,
+        )
+        log.info("epoch %(epoch)d chi2/N %(chi2_train_per_point).3f", row)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _fit_batch(
@@ -218,7 +236,11 @@ def _fit(
         "positivity_lambda": card.positivity_lambda,
     }
     if card.batch_replicas == 0 or card.batch_replicas >= card.replicas:
-        return fit_replicas(data, card.replicas, card.seed, progress=_log_epoch, **options)
+        line = _EpochProgress(card.max_epochs, card.replicas)
+        try:
+            return fit_replicas(data, card.replicas, card.seed, progress=line, **options)
+        finally:
+            line.close()
     starts = np.cumsum([0, *chunk_sizes(card.replicas, card.batch_replicas)])
     extras = {"kfactors": data.kfactors, "positivity": data.positivity}
     with dask_client(execution or Execution()) as client:

@@ -283,6 +283,8 @@ def fit_replicas(
                     "epoch": epoch,
                     "chi2_train_per_point": float(chi2_train.detach()[finite].mean()) / n_train,
                     "chi2_valid_min": float(best.mean()),
+                    # replicas whose validation chi2 has not improved for `patience` epochs
+                    "replicas_stalled": int((epoch - best_epoch >= patience).sum()),
                 }
             )
             if progress is not None:
