@@ -218,6 +218,13 @@ def _report_eeec(result) -> list[str]:
         f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
         for mass, row in result.summary["masses"].items()
     ]
+    n_jets = sum(row["n_jets"] for row in result.summary["masses"].values())
+    n_triplets = sum(row["n_triplets"] for row in result.summary["masses"].values())
+    size = sum(p.stat().st_size for p in result.path.glob("triplets-*.parquet"))
+    lines.append(
+        f"total: {n_jets} jets, {n_triplets} triplets, {size / 1e6:.0f} MB of triplet files "
+        f"({size / max(n_triplets, 1):.1f} bytes per triplet)"
+    )
     return lines + [
         f"EEEC triplets: {result.path}",
         f"report: {result.path / 'report' / 'zeta3_longest_side.png'} (and .pdf)",
