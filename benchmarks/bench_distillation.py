@@ -22,15 +22,15 @@ from obsforge.atomic import atomic_write_json
 from obsforge.config import load_config
 from obsforge.cp_observable import (
     CPStudy,
-    antisymmetric_log_odds,
-    event_weights,
     expected_sm_events,
     load_classifier,
     run_cp_observable,
     study_sample,
 )
+from obsforge.events.vbf import event_weights
 from obsforge.symbolic.regression import distil, is_cp_odd
 from obsforge.symbolic.significance import asimov_significance
+from obsforge.symbolic.tables import antisymmetric_log_odds
 from obsforge.vbf_events import run_vbf_events
 
 RESULTS = Path(__file__).parent / "results"

@@ -36,7 +36,7 @@ def dask_seconds_per_epoch(datasets, tables, replicas: int, epochs: int, workers
     stage's ``batch_replicas`` path: every worker builds its own batch's fit data)."""
     from obsforge.config import validate_config
     from obsforge.parallel import Execution
-    from obsforge.pdf_fit import PDFRunCard, _fit
+    from obsforge.pdf_fit import PDFRunCard, replica_fitter
 
     card = validate_config(
         PDFRunCard,
@@ -47,7 +47,7 @@ def dask_seconds_per_epoch(datasets, tables, replicas: int, epochs: int, workers
     recipe = {"datasets": datasets, "tables": tables, "replicas": replicas, "seed": 1}
     data = prepare_fit_data(**recipe)
     start = time.perf_counter()
-    _fit(card, data, recipe, Execution(workers=workers))
+    replica_fitter(card, Execution(workers=workers))(data, recipe)
     return (time.perf_counter() - start) / epochs
 
 

@@ -4,7 +4,7 @@ Normalizing flows (nflows, rational-quadratic splines) and an MLP surrogate, tra
 energy-weighted likelihood so that they converge to the EEEC itself (arXiv:2508.10988).
 """
 
-from obsforge.density.closure import shape_closure
+from obsforge.density.closure import ClosureConfig, closure_at_mass, shape_closure
 from obsforge.density.data import SampleConfig, importance_subsample, jet_split
 from obsforge.density.models import (
     ConditionalFlow,
@@ -14,9 +14,9 @@ from obsforge.density.models import (
     weighted_nll,
 )
 from obsforge.density.surrogate import EEECDistribution, EEECSurrogate, build_model
-from obsforge.density.training import TrainingConfig, train
 
 __all__ = [
+    "ClosureConfig",
     "ConditionalFlow",
     "DensityMLP",
     "EEECDistribution",
@@ -24,11 +24,10 @@ __all__ = [
     "FlowConfig",
     "MLPConfig",
     "SampleConfig",
-    "TrainingConfig",
     "build_model",
+    "closure_at_mass",
     "importance_subsample",
     "jet_split",
     "shape_closure",
-    "train",
     "weighted_nll",
 ]

@@ -17,11 +17,29 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
+from obsforge.config import MAX_COUNT, Config
 from obsforge.density.surrogate import EEECSurrogate
 from obsforge.observables.shapes import TriangleShape, in_shape, weighted_histogram
 
-__all__ = ["closure_edges", "member_samples", "shape_closure"]
+__all__ = ["ClosureConfig", "closure_at_mass", "closure_edges", "member_samples", "shape_closure"]
+
+
+class ClosureConfig(Config):
+    """Which triangle shapes are compared with held-out jets, and how finely."""
+
+    shapes: list[tuple[float, float]] = Field(
+        [(1.0, 1.0), (1.0, 2.0), (1.5, 2.0), (2.0, 2.0), (1.0, 3.0), (2.0, 3.0)], min_length=1
+    )
+    delta: float = Field(0.01, gt=0, le=1)
+    n_bins: int = Field(12, ge=2)
+    n_samples: int = Field(
+        2_000_000, ge=10_000, le=MAX_COUNT, description="model samples per (shape, mass)"
+    )
+
+    def triangle_shapes(self) -> list[TriangleShape]:
+        return [TriangleShape(n1=n1, n2=n2, delta=self.delta) for n1, n2 in self.shapes]
 
 
 def closure_edges(
@@ -105,3 +123,27 @@ def shape_closure(
         "data_fraction": float(data.sum()),
         "model_fraction": float(model.sum()),
     }
+
+
+def closure_at_mass(
+    surrogate: EEECSurrogate, data, total_weight: float, settings: ClosureConfig, m_top: float
+) -> list[dict[str, Any]]:
+    """Closure rows (see :func:`shape_closure`) of every configured shape at one mass.
+
+    data: the arrays of a ``density-data`` stage (``test_zeta``, ``test_weight``,
+    ``test_jet_id``, ``test_m_top``); total_weight: EEEC weight of that mass's test jets.
+    One set of model samples serves all shapes.
+    """
+    at_mass = data["test_m_top"] == m_top
+    samples = member_samples(surrogate, m_top, settings.n_samples, seed=round(m_top * 1000))
+    held_out = (
+        data["test_zeta"][at_mass],
+        data["test_weight"][at_mass],
+        data["test_jet_id"][at_mass],
+    )
+    return [
+        shape_closure(
+            surrogate, shape, m_top, *held_out, total_weight, settings.n_bins, samples=samples
+        )
+        for shape in settings.triangle_shapes()
+    ]

@@ -35,6 +35,7 @@ from obsforge.events.vbf_amplitude import VBFAmplitudes, pythia_matrix_element
 from obsforge.events.ww_amplitude import ElectroweakInputs
 
 __all__ = [
+    "event_weights",
     "VBFConfig",
     "VBFCuts",
     "VBFDetector",
@@ -264,3 +265,8 @@ def generate_vbf(config: VBFConfig, n_events: int, seed: int) -> dict[str, Any]:
             "ZZ": float(correction[~charged].mean()) if (~charged).any() else float("nan"),
         },
     }
+
+
+def event_weights(events: dict[str, np.ndarray], c: float) -> np.ndarray:
+    """w(c) = w_SM (1 + c R1 + c^2 R2) per event (w_SM: PYTHIA -> exact LO SM correction)."""
+    return events["sm_correction"] * (1.0 + c * events["r1"] + c**2 * events["r2"])

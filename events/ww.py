@@ -35,10 +35,12 @@ __all__ = [
     "WWConfig",
     "amplitudes",
     "born_cross_section",
+    "folded_scores",
     "generate_ww",
     "helicity_weights",
     "pythia_ww_settings",
     "squared_amplitude_terms",
+    "swap_quarks",
     "ww_kinematics",
 ]
 
@@ -257,3 +259,27 @@ def pythia_ww_settings(sqrt_s: float, resonance_decays: bool = True) -> list[str
         f"ProcessLevel:resonanceDecays = {'on' if resonance_decays else 'off'}",
         "Print:quiet = on",
     ]
+
+
+def folded_scores(events: dict[str, np.ndarray], config) -> np.ndarray:
+    """The best reco-level observable for a perfect detector: E[alpha | event up to the
+    quark <-> antiquark swap of the hadronic W] = (c1(x) + c1(x')) / (c0(x) + c0(x')), x' the
+    swapped event (same phase-space density). Its Fisher information bounds what SALLY can
+    reach; the hadronic W is W+ for even and W- for odd events, as in
+    :func:`obsforge.observables.sally.reco_features`. config: the :class:`WWConfig` of the
+    events. Returns (B, n)."""
+    c0, c1, _ = squared_amplitude_terms(amplitudes(swap_quarks(events), config.inputs), config)
+    return (events["c1"] + c1) / (events["c0"] + c0)[:, None]
+
+
+def swap_quarks(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The events with quark and antiquark of the hadronic W exchanged (W+ -> f3 fbar4 for even,
+    W- -> f1 fbar2 for odd events, as in :func:`obsforge.observables.sally.reco_features`);
+    an involution."""
+    negative = (np.arange(len(events["f1"])) % 2 == 0)[:, None]
+    swapped = dict(events)
+    swapped["f3"] = np.where(negative, events["fbar4"], events["f3"])
+    swapped["fbar4"] = np.where(negative, events["f3"], events["fbar4"])
+    swapped["f1"] = np.where(negative, events["f1"], events["fbar2"])
+    swapped["fbar2"] = np.where(negative, events["fbar2"], events["f1"])
+    return swapped

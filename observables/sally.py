@@ -25,7 +25,7 @@ from torch import nn
 
 from obsforge.config import Config
 
-__all__ = ["DetectorConfig", "ScoreRegressor", "folded_scores", "reco_features", "swap_quarks"]
+__all__ = ["DetectorConfig", "ScoreRegressor", "reco_features"]
 
 
 class DetectorConfig(Config):
@@ -106,34 +106,10 @@ def reco_features(events: dict[str, np.ndarray], detector: DetectorConfig) -> np
     return np.concatenate([charge, lepton, lead, sub, missing, derived], axis=1)
 
 
-def folded_scores(events: dict[str, np.ndarray], config) -> np.ndarray:
-    """The best reco-level observable for a perfect detector: E[alpha | event up to the
-    quark <-> antiquark swap of the hadronic W] = (c1(x) + c1(x')) / (c0(x) + c0(x')), x' the
-    swapped event (same phase-space density). Its Fisher information bounds what SALLY can
-    reach; the hadronic W is W+ for even and W- for odd events, as in :func:`reco_features`.
-    config: the :class:`obsforge.events.ww.WWConfig` of the events. Returns (B, n)."""
-    from obsforge.events.ww import amplitudes, squared_amplitude_terms
-
-    c0, c1, _ = squared_amplitude_terms(amplitudes(swap_quarks(events), config.inputs), config)
-    return (events["c1"] + c1) / (events["c0"] + c0)[:, None]
-
-
-def swap_quarks(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The events with quark and antiquark of the hadronic W exchanged (W+ -> f3 fbar4 for even,
-    W- -> f1 fbar2 for odd events, as in :func:`reco_features`); an involution."""
-    negative = (np.arange(len(events["f1"])) % 2 == 0)[:, None]
-    swapped = dict(events)
-    swapped["f3"] = np.where(negative, events["fbar4"], events["f3"])
-    swapped["fbar4"] = np.where(negative, events["f3"], events["fbar4"])
-    swapped["f1"] = np.where(negative, events["f1"], events["fbar2"])
-    swapped["fbar2"] = np.where(negative, events["fbar2"], events["f1"])
-    return swapped
-
-
 class ScoreRegressor(nn.Module):
     """t_hat(x): an MLP from standardised reco features to the score, loss in the G metric.
 
-    Plugs into :func:`obsforge.density.training.train` as (features, targets, weights)."""
+    Plugs into :func:`obsforge.training.train` as (features, targets, weights)."""
 
     def __init__(
         self,

@@ -101,7 +101,7 @@ COMMANDS = (
     Command(
         "pdffit",
         "NNPDF-style replica fit of a neural-network PDF to DIS data (runcard YAML)",
-        "pdf_fit:PDFRunCard",
+        "pdffit.runcard:PDFRunCard",
         "pdf_fit:run_pdffit",
         "pdf_fit:report_lines",
     ),

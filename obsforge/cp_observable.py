@@ -27,7 +27,7 @@ from pydantic import Field, model_validator
 
 from obsforge.atomic import atomic_torch_save, load_weights
 from obsforge.config import Config, RunName, check_names
-from obsforge.events.vbf import VBFConfig
+from obsforge.events.vbf import VBFConfig, event_weights
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 from obsforge.symbolic.classifier import (
@@ -41,23 +41,24 @@ from obsforge.symbolic.features import (
     DEFAULT_FEATURES,
     PARITY,
     compute_features,
-    cp_transform,
     validate_features,
 )
-from obsforge.symbolic.regression import DistilledObservable, SymbolicConfig, distil, is_cp_odd
-from obsforge.symbolic.significance import asimov_significance
+from obsforge.symbolic.regression import SymbolicConfig, distil, is_cp_odd
+from obsforge.symbolic.tables import (
+    antisymmetric_log_odds,
+    observables_table,
+    pareto_significance,
+    significance_ratio,
+    significance_table,
+)
 from obsforge.vbf_events import VBFSample, load_vbf_events, run_vbf_events
 
 __all__ = [
     "CPStudy",
-    "antisymmetric_log_odds",
-    "event_weights",
     "load_classifier",
     "report_lines",
     "expected_sm_events",
-    "observables_table",
     "run_cp_observable",
-    "significance_table",
     "study_sample",
 ]
 
@@ -92,11 +93,6 @@ class CPStudy(Config):
                 "observable cannot be built from CP-even inputs"
             )
         return self
-
-
-def event_weights(events: dict[str, np.ndarray], c: float) -> np.ndarray:
-    """w(c) = w_SM (1 + c R1 + c^2 R2) per event (w_SM: PYTHIA -> exact LO SM correction)."""
-    return events["sm_correction"] * (1.0 + c * events["r1"] + c**2 * events["r2"])
 
 
 def _stage(study: CPStudy, upstream: StageResult) -> StageDir:
@@ -147,7 +143,7 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
     observables = observables_table(x, names, model, bdt, formula, events)
     n_sm = expected_sm_events(study, events_stage, events)
     table = significance_table(observables, events, test_rows, n_sm, study.bins)
-    _pareto_significance(formula, x, events, test_rows, n_sm, study.bins)
+    pareto_significance(formula, x, events, test_rows, n_sm, study.bins)
     validation = _sm_validation(events_stage)
     result: dict[str, Any] = {
         "features": names,
@@ -172,7 +168,7 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
         "formula": result["formula"]["expression"],
         "cp_odd_verified": result["formula"]["cp_odd_verified"],
         "significance_vs_sm": {row["observable"]: row["z_vs_sm"] for row in table},
-        "formula_over_classifier": _ratio(table, "formula", "classifier"),
+        "formula_over_classifier": significance_ratio(table, "formula", "classifier"),
         "expected_sm_events": n_sm,
     }
     return stage.complete(["classifier.pt", "cp_observable.json"], summary)
@@ -189,11 +185,6 @@ def study_sample(study: CPStudy, events_stage: StageResult):
     return events, names, x, train_rows, ~train_rows
 
 
-def antisymmetric_log_odds(model, x: np.ndarray, names: list[str]) -> np.ndarray:
-    """The distillation target [s(x) - s(CP x)] / 2 of a classifier with log-odds s."""
-    return 0.5 * (model.log_odds(x) - model.log_odds(cp_transform(x, names)))
-
-
 def load_classifier(study: CPStudy, result: StageResult):
     """The trained classifier of a finished cp-observable stage."""
 
@@ -208,22 +199,6 @@ def _save_torch(model, path) -> None:
     atomic_torch_save(path, model.state_dict())
 
 
-def observables_table(x, names, model, bdt, formula, events) -> dict[str, np.ndarray]:
-    """Every observable of the table, per event."""
-    column = {n: x[:, i] for i, n in enumerate(names)}
-    out: dict[str, np.ndarray] = {"rate only": np.zeros(len(x))}
-    if "dphi" in column:
-        out["sin(dphi_jj)"] = np.sin(column["dphi"])
-        if "pt1" in column and "pt2" in column:
-            out["pT1 pT2 sin(dphi_jj)"] = column["pt1"] * column["pt2"] * np.sin(column["dphi"])
-    out["classifier"] = model.log_odds(x)
-    out["BDT"] = bdt.decision_function(x)
-    out["formula"] = formula(x)
-    r1, r2 = events["r1"], events["r2"]
-    out["parton truth ln w(+1)/w(-1)"] = np.log((1 + r1 + r2) / (1 - r1 + r2))
-    return out
-
-
 def expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> float:
     """L x BR x sigma_PYTHIA x (selected, SM-corrected weight per generated event)."""
     summary = events_stage.summary
@@ -235,38 +210,6 @@ def expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> flo
         * summary["sigma_pythia_pb"]
         * (per_generated)
     )
-
-
-def significance_table(observables, events, rows, n_sm, bins) -> list[dict[str, Any]]:
-    """Z(c = 1 vs SM) and Z(c = +1 vs c = -1) of every observable on the events ``rows``."""
-    w = {c: event_weights(events, c)[rows] for c in (1.0, 0.0, -1.0)}
-    table = []
-    for name, values in observables.items():
-        n_bins = 1 if name == "rate only" else bins
-        table.append(
-            {
-                "observable": name,
-                "z_vs_sm": asimov_significance(values[rows], w[0.0], w[1.0], n_sm, n_bins),
-                "z_plus_vs_minus": asimov_significance(
-                    values[rows], w[-1.0], w[1.0], n_sm * w[-1.0].sum() / w[0.0].sum(), n_bins
-                ),
-            }
-        )
-    return table
-
-
-def _pareto_significance(formula, x, events, rows, n_sm, bins) -> None:
-    """Add Z(c = 1 vs SM) on the test events to every Pareto entry (for the report only: the
-    choice of the formula uses the fidelity on training events)."""
-    w_sm, w_one = event_weights(events, 0.0)[rows], event_weights(events, 1.0)[rows]
-    for entry, expression in zip(formula.pareto, formula.candidates, strict=True):
-        values = DistilledObservable(expression, formula.names)(x[rows])
-        entry["z_vs_sm"] = asimov_significance(values, w_sm, w_one, n_sm, bins)
-
-
-def _ratio(table, numerator: str, denominator: str) -> float:
-    z = {row["observable"]: row["z_vs_sm"] for row in table}
-    return z[numerator] / z[denominator]
 
 
 def _sm_validation(events_stage: StageResult) -> dict[str, float]:

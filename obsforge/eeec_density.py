@@ -23,8 +23,8 @@ import torch
 from pydantic import Field, model_validator
 
 from obsforge.atomic import atomic_write_json
-from obsforge.config import MAX_COUNT, Config
-from obsforge.density.closure import member_samples, shape_closure
+from obsforge.config import Config
+from obsforge.density.closure import ClosureConfig, closure_at_mass
 from obsforge.density.coordinates import to_flow_coordinates
 from obsforge.density.data import (
     TEST,
@@ -37,18 +37,16 @@ from obsforge.density.data import (
 )
 from obsforge.density.models import FlowConfig, MLPConfig
 from obsforge.density.surrogate import EEECSurrogate, build_model
-from obsforge.density.training import TrainingConfig, train
-from obsforge.observables.shapes import TriangleShape, in_shape
+from obsforge.observables.shapes import in_shape
 from obsforge.parallel import Execution
 from obsforge.progress import progress
 from obsforge.rundir import StageDir, StageResult
-from obsforge.top_eeec import TopEEECStudy, run_eeec
+from obsforge.top_eeec import TopEEECStudy, run_eeec, triplet_files
+from obsforge.training import TrainingConfig, train
 
 __all__ = [
-    "ClosureConfig",
     "DensitySettings",
     "DensityStudy",
-    "closure_at_mass",
     "run_density",
     "run_density_data",
 ]
@@ -58,22 +56,6 @@ log = logging.getLogger(__name__)
 DATA_VERSION = 2  # 2: training triplets carry their jet id (bootstrap ensembles)
 DENSITY_VERSION = 2  # 2: no timings in model.pt or the summary (timing.json)
 TIMING_KEYS = ("epoch", "seconds", "samples_per_s")
-
-
-class ClosureConfig(Config):
-    """Which triangle shapes are compared with held-out jets, and how finely."""
-
-    shapes: list[tuple[float, float]] = Field(
-        [(1.0, 1.0), (1.0, 2.0), (1.5, 2.0), (2.0, 2.0), (1.0, 3.0), (2.0, 3.0)], min_length=1
-    )
-    delta: float = Field(0.01, gt=0, le=1)
-    n_bins: int = Field(12, ge=2)
-    n_samples: int = Field(
-        2_000_000, ge=10_000, le=MAX_COUNT, description="model samples per (shape, mass)"
-    )
-
-    def triangle_shapes(self) -> list[TriangleShape]:
-        return [TriangleShape(n1=n1, n2=n2, delta=self.delta) for n1, n2 in self.shapes]
 
 
 class DensitySettings(Config):
@@ -160,16 +142,12 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
     shapes = settings.closure.triangle_shapes()
     train_masses = set(data_config.train_masses)
     used = train_masses | set(data_config.holdout_masses)
-    files = sorted(
-        n for n in eeec.manifest["outputs"] if n.startswith("triplets-") and n.endswith(".parquet")
-    )
-    chunks_per_mass = {
-        f"{m:g}": sum(1 for n in files if n.startswith(f"triplets-m{m:.3f}-")) for m in used
-    }
+    files = triplet_files(eeec)
+    chunks_per_mass = {f"{m:g}": len(triplet_files(eeec, m)) for m in used}
     rng = np.random.default_rng(settings.sample.seed)
     train_parts, test_parts, totals = [], [], {}
-    for name in progress(files, "density data", total=len(files)):
-        chunk = ak.from_parquet(eeec.stage.output_path(name))
+    for path in progress(files, "density data", total=len(files)):
+        chunk = ak.from_parquet(path)
         m_top = float(chunk.m_top[0]) if len(chunk) else None
         if m_top is None or m_top not in used:
             continue
@@ -332,30 +310,6 @@ def _closure_masses(study: DensityStudy) -> list[tuple[float, str]]:
     centre = np.mean(study.top_jets.masses)
     trained = min(masses, key=lambda m: abs(m - centre))
     return [(trained, "trained")] + [(m, "held out") for m in study.density.holdout_masses]
-
-
-def closure_at_mass(
-    surrogate: EEECSurrogate, data, total_weight: float, settings: ClosureConfig, m_top: float
-) -> list[dict[str, Any]]:
-    """Closure rows (see :func:`shape_closure`) of every configured shape at one mass.
-
-    data: the arrays of a ``density-data`` stage (``test_zeta``, ``test_weight``,
-    ``test_jet_id``, ``test_m_top``); total_weight: EEEC weight of that mass's test jets.
-    One set of model samples serves all shapes.
-    """
-    at_mass = data["test_m_top"] == m_top
-    samples = member_samples(surrogate, m_top, settings.n_samples, seed=round(m_top * 1000))
-    held_out = (
-        data["test_zeta"][at_mass],
-        data["test_weight"][at_mass],
-        data["test_jet_id"][at_mass],
-    )
-    return [
-        shape_closure(
-            surrogate, shape, m_top, *held_out, total_weight, settings.n_bins, samples=samples
-        )
-        for shape in settings.triangle_shapes()
-    ]
 
 
 def _closure(surrogate, study: DensityStudy, data, totals) -> list[dict[str, Any]]:

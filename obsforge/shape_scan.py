@@ -31,11 +31,24 @@ from obsforge.observables.shapes import TriangleShape
 from obsforge.parallel import Execution, dask_client, map_tasks
 from obsforge.progress import progress
 from obsforge.rundir import StageDir, StageResult
-from obsforge.search.nre import NREConfig, grid_log_ratio, load_estimator, save_estimator, train_nre
+from obsforge.scan_report import plot_scan, report_lines
+from obsforge.search.nre import NREConfig, save_estimator
 from obsforge.search.observable import ShapeGrid, shape_edges, shape_histograms
-from obsforge.search.posterior import batch_hpd_credibility, batch_hpd_width
+from obsforge.search.posterior import batch_hpd_credibility
+from obsforge.search.scan import (
+    LEVELS,
+    checked_covariance,
+    coverage_fractions,
+    log_posterior,
+    median_widths,
+    pythia_mass_fit,
+    scan_simulator,
+    shape_label,
+    shape_position,
+    simulate_and_train,
+)
 from obsforge.search.simulator import ShapeSimulator, jet_covariance
-from obsforge.top_eeec import run_eeec
+from obsforge.top_eeec import run_eeec, triplet_files
 
 __all__ = ["ScanStudy", "SearchSettings", "report_lines", "run_scan", "run_search_data"]
 
@@ -43,7 +56,6 @@ log = logging.getLogger(__name__)
 
 SEARCH_DATA_VERSION = 1
 SCAN_VERSION = 1
-LEVELS = (0.68, 0.95)
 
 
 class SearchSettings(Config):
@@ -179,7 +191,7 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
             for m in progress(mean_masses, "surrogate expectations", total=len(mean_masses))
         ]
     )
-    reference = [_shape_position(shapes, n1, n2) for n1, n2 in settings.reference_shapes]
+    reference = [shape_position(shapes, n1, n2) for n1, n2 in settings.reference_shapes]
     arrays: dict[str, np.ndarray] = {
         "shapes": np.array(config.shapes),
         "edges": edges,
@@ -191,7 +203,7 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
     for m_top in study.top_jets.masses:
         h, w = _pythia_jets(eeec, study, m_top, shapes, edges)
         cov_masses.append(m_top)
-        covariances.append(_checked_covariance(jet_covariance(h, w), shapes, m_top, len(w)))
+        covariances.append(checked_covariance(jet_covariance(h, w), shapes, m_top, len(w)))
         data_means.append(h.sum(0) / w.sum())
         jet_counts[f"{m_top:g}"] = len(w)
     arrays.update(
@@ -216,47 +228,16 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
     return stage.complete(["search_data.npz"], summary)
 
 
-def _checked_covariance(cov: np.ndarray, shapes, m_top: float, n_jets: int) -> np.ndarray:
-    """The per-jet covariance (S, K, K), refused when a shape's matrix is singular: a bin that no
-    PYTHIA jet fills has no estimated fluctuation, and the Gaussian likelihood would be infinite."""
-    scale = np.trace(cov, axis1=1, axis2=2) / cov.shape[1]
-    singular = np.flatnonzero((scale <= 0) | (np.linalg.eigvalsh(cov)[:, 0] <= 1e-12 * scale))
-    if len(singular):
-        s = singular[0]
-        c = cov[s]
-        empty = np.flatnonzero(np.diagonal(c) <= 1e-12 * max(scale[s], 1e-300)).tolist()
-        raise ValueError(
-            f"shape ({shapes[s].n1:g}, {shapes[s].n2:g}) at m_top = {m_top:g}: the jet "
-            f"covariance of its {len(c)} bins is singular (bins {empty} get no weight from "
-            f"{n_jets} PYTHIA jets); the surrogate's bin edges do not match the PYTHIA "
-            "triplets or there are too few jets: train the surrogate further, raise "
-            "events_per_mass / search.jets_per_mass, or use fewer search.n_bins"
-        )
-    return cov
-
-
-def _shape_position(shapes: list[TriangleShape], n1: float, n2: float) -> int:
-    for i, s in enumerate(shapes):
-        if np.isclose(s.n1, n1) and np.isclose(s.n2, n2):
-            return i
-    raise ValueError(f"shape ({n1:g}, {n2:g}) is not among the scanned shapes")
-
-
 def _pythia_jets(eeec, study: ScanStudy, m_top: float, shapes, edges) -> tuple[np.ndarray, ...]:
     """Per-jet contents h (J, S, K) and total weights w (J,) of up to ``jets_per_mass`` jets at
     m_top that the surrogate never saw (test jets of training masses, any jet of a hold-out)."""
     trained = m_top in study.training_masses()
     cap = study.search.jets_per_mass
-    files = sorted(
-        name
-        for name in eeec.manifest["outputs"]
-        if name.startswith(f"triplets-m{m_top:.3f}-") and name.endswith(".parquet")
-    )
     hs, ws, have = [], [], 0
-    for name in files:
+    for path in triplet_files(eeec, m_top):
         if have >= cap:
             break
-        chunk = ak.from_parquet(eeec.stage.output_path(name))
+        chunk = ak.from_parquet(path)
         jet_id = ak.to_numpy(chunk.jet_id)
         use = (
             jet_split(jet_id, study.density.sample) == TEST
@@ -289,17 +270,6 @@ class _ScanConfig(Config):
     seed: int
 
 
-def _simulator(arrays: dict[str, np.ndarray], n_jets: int) -> ShapeSimulator:
-    return ShapeSimulator(
-        arrays["mean_masses"], arrays["means"], arrays["cov_masses"], arrays["jet_cov"], n_jets
-    )
-
-
-def _features(x: np.ndarray, shapes: np.ndarray, index: np.ndarray, amortised: bool):
-    """Network input: the observable, and for the amortised estimator also (n1, n2)."""
-    return np.concatenate([x, shapes[index, :2]], axis=1) if amortised else x
-
-
 def _train_task(
     stage: StageDir,
     name: str,
@@ -321,25 +291,9 @@ def _train_task(
         import torch
 
         torch.set_num_threads(threads)
-    rng = np.random.default_rng(seed)
-    simulator = _simulator(arrays, n_jets)
-    theta = rng.uniform(*prior, n_simulations)
-    index = rng.choice(np.asarray(shape_indices), n_simulations)
-    x = simulator.simulate(theta, index, rng)
-    amortised = len(shape_indices) > 1
-    estimator = train_nre(theta, _features(x, arrays["shapes"], index, amortised), *prior, nre)
+    estimator = simulate_and_train(arrays, n_jets, shape_indices, n_simulations, prior, nre, seed)
     stage.write(name, lambda tmp: save_estimator(estimator, tmp))
     return {"name": name, "reused": False, **estimator.info}
-
-
-def _log_posterior(estimator_path, x, shapes, index, grid, amortised) -> np.ndarray:
-    """log p(m | x) + const on the grid (uniform prior): the estimated log ratio."""
-    estimator = load_estimator(estimator_path)
-    return grid_log_ratio(estimator, _features(x, shapes, index, amortised), grid)
-
-
-def _coverage(credibility: np.ndarray, levels: np.ndarray) -> list[float]:
-    return [float(np.mean(credibility <= level)) for level in levels]
 
 
 def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResult:
@@ -358,7 +312,7 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
     prior = study.prior()
     grid = np.linspace(*prior, settings.grid_points)
     step = grid[1] - grid[0]
-    simulator = _simulator(arrays, settings.n_jets)
+    simulator = scan_simulator(arrays, settings.n_jets)
     rng = np.random.default_rng(settings.seed)
 
     # Training: the amortised estimator, and one per shape (reference shapes, or all).
@@ -388,22 +342,22 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
     index = np.repeat(np.arange(n_shapes), settings.experiments)
     x = simulator.simulate(np.full(len(index), settings.true_mass), index, rng)
     widths = {
-        "exact": _median_widths(simulator.log_likelihood(x, index, grid), step, n_shapes),
+        "exact": median_widths(simulator.log_likelihood(x, index, grid), step, n_shapes),
     }
     if settings.mode == "amortised":
-        log_post = _log_posterior(
+        log_post = log_posterior(
             stage.output_path("nre-amortised.pt"), x, shapes, index, grid, True
         )
-        widths["nre"] = _median_widths(log_post, step, n_shapes)
+        widths["nre"] = median_widths(log_post, step, n_shapes)
     else:
         widths["nre"] = {level: np.empty(n_shapes) for level in LEVELS}
     per_shape_widths = {}
     for i in per_shape:
         rows = index == i
-        log_post = _log_posterior(
+        log_post = log_posterior(
             stage.output_path(f"nre-shape{i}.pt"), x[rows], shapes, index[rows], grid, False
         )
-        per_shape_widths[i] = _median_widths(log_post, step, 1)
+        per_shape_widths[i] = median_widths(log_post, step, 1)
         if settings.mode == "per_shape":
             for level in LEVELS:
                 widths["nre"][level][i] = per_shape_widths[i][level][0]
@@ -418,18 +372,18 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
         idx = np.full(len(theta), i)
         xc = simulator.simulate(theta, idx, rng)
         name = "nre-amortised.pt" if settings.mode == "amortised" else f"nre-shape{i}.pt"
-        log_post = _log_posterior(
+        log_post = log_posterior(
             stage.output_path(name), xc, shapes, idx, grid, settings.mode == "amortised"
         )
-        coverage[_label(shapes[i])] = {
-            "nre": _coverage(batch_hpd_credibility(log_post, grid, theta), levels),
-            "exact": _coverage(
+        coverage[shape_label(shapes[i])] = {
+            "nre": coverage_fractions(batch_hpd_credibility(log_post, grid, theta), levels),
+            "exact": coverage_fractions(
                 batch_hpd_credibility(simulator.log_likelihood(xc, idx, grid), grid, theta),
                 levels,
             ),
         }
 
-    pythia = _pythia_mass_fit(arrays, [best] + reference, grid)
+    pythia = pythia_mass_fit(arrays, [best] + reference, grid)
     result = {
         "prior": list(prior),
         "n_jets": settings.n_jets,
@@ -440,18 +394,18 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
         "hpd95_width": {k: v[0.95].tolist() for k, v in widths.items()},
         "hpd68_width": {k: v[0.68].tolist() for k, v in widths.items()},
         "per_shape_hpd95_width": {
-            _label(shapes[i]): float(v[0.95][0]) for i, v in per_shape_widths.items()
+            shape_label(shapes[i]): float(v[0.95][0]) for i, v in per_shape_widths.items()
         },
         "best": {
-            "shape": _label(shapes[best]),
+            "shape": shape_label(shapes[best]),
             "hpd95_half_width": float(widths["nre"][0.95][best] / 2),
         },
         "best_exact": {
-            "shape": _label(shapes[best_exact]),
+            "shape": shape_label(shapes[best_exact]),
             "hpd95_half_width": float(widths["exact"][0.95][best_exact] / 2),
         },
         "reference": {
-            _label(shapes[i]): {
+            shape_label(shapes[i]): {
                 "nre_hpd95_half_width": float(widths["nre"][0.95][i] / 2),
                 "exact_hpd95_half_width": float(widths["exact"][0.95][i] / 2),
             }
@@ -463,10 +417,7 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
         "trainings": trainings,
     }
     stage.write("scan.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
-    report = stage.path / "report"
-    _plot_heatmap(result, report / "hpd_width")
-    _plot_posteriors(stage, simulator, settings, shapes, [best, reference[0]], grid, x, index)
-    _plot_coverage(result, report / "coverage")
+    plot_scan(result, stage, simulator, settings, [best, reference[0]], grid, x, index)
     summary = {k: result[k] for k in ("best", "best_exact", "reference", "n_jets", "mode")}
     position = {level: int(np.flatnonzero(np.isclose(levels, level))[0]) for level in LEVELS}
     summary["coverage"] = {
@@ -477,148 +428,3 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
         for shape, c in coverage.items()
     }
     return stage.complete(["scan.json"], summary)
-
-
-def _label(shape: np.ndarray) -> str:
-    return f"({shape[0]:g}, {shape[1]:g})"
-
-
-def _median_widths(log_post: np.ndarray, step: float, n_shapes: int) -> dict[float, np.ndarray]:
-    """Median HPD widths per shape of posteriors ordered shape by shape: (S * P, G) -> (S,)."""
-    return {
-        level: np.median(batch_hpd_width(log_post, step, level).reshape(n_shapes, -1), axis=1)
-        for level in LEVELS
-    }
-
-
-def _pythia_mass_fit(arrays, shape_indices: list[int], grid: np.ndarray) -> list[dict[str, Any]]:
-    """Fit m_top to all held-out PYTHIA jets of each generated mass inside the prior, with the
-    exact Gaussian likelihood of the surrogate expectation: (estimate - truth) / sigma tests the
-    surrogate at the statistical precision of the whole test sample."""
-    from obsforge.search.posterior import GridPosterior
-
-    rows = []
-    for j, m_top in enumerate(arrays["cov_masses"]):
-        if not grid[0] < m_top < grid[-1]:
-            continue
-        simulator = _simulator(arrays, int(arrays["jet_counts"][j]))
-        for i in dict.fromkeys(shape_indices):
-            x = arrays["data_means"][j, i][None]
-            log_l = simulator.log_likelihood(x, np.array([i]), grid)[0]
-            posterior = GridPosterior.from_log_density(grid, log_l)
-            sigma = posterior.hpd(0.68).width / 2
-            rows.append(
-                {
-                    "m_top": float(m_top),
-                    "shape": _label(arrays["shapes"][i]),
-                    "jets": int(arrays["jet_counts"][j]),
-                    "estimate": posterior.mode,
-                    "sigma": sigma,
-                    "pull": (posterior.mode - float(m_top)) / sigma,
-                }
-            )
-    return rows
-
-
-def _plot_heatmap(result: dict[str, Any], stem) -> None:
-    """Median 95% HPD half-width over the (n1, n2) grid (n2 >= n1), NRE and exact likelihood."""
-    from obsforge.plotting import new_figure, save_figure
-
-    shapes = np.asarray(result["shapes"])
-    n1s, n2s = np.unique(shapes[:, 0]), np.unique(shapes[:, 1])
-    fig, axes = new_figure(ncols=2, figsize=(15, 6), squeeze=False)
-    for ax, method in zip(axes[0], ("nre", "exact"), strict=True):
-        table = np.full((len(n2s), len(n1s)), np.nan)
-        for (n1, n2, _), width in zip(shapes, result["hpd95_width"][method], strict=True):
-            table[np.searchsorted(n2s, n2), np.searchsorted(n1s, n1)] = width / 2
-        mesh = ax.pcolormesh(_cell_edges(n1s), _cell_edges(n2s), table, cmap="viridis_r")
-        colorbar = fig.colorbar(mesh, ax=ax)
-        colorbar.set_label("95% HPD half-width [GeV]", fontsize=13)
-        colorbar.ax.tick_params(labelsize=11)
-        best = result["best" if method == "nre" else "best_exact"]["shape"]
-        n1, n2 = (float(v) for v in best.strip("()").split(","))
-        ax.plot(n1, n2, "r*", ms=14, label=f"best {best}")
-        ax.plot(1, 2, "wo", mfc="none", ms=12, label="published (1.02, 1.99)")
-        ax.set_xlabel("$n_1$")
-        ax.set_ylabel("$n_2$")
-        title = (
-            f"{result['nre_method']} ({result['mode']})" if method == "nre" else "exact likelihood"
-        )
-        ax.set_title(f"{title}, {result['n_jets']} jets", fontsize=12)
-        ax.legend(fontsize=9, loc="lower right")
-    save_figure(fig, stem)
-
-
-def _cell_edges(axis: np.ndarray) -> np.ndarray:
-    if len(axis) == 1:
-        return np.array([axis[0] - 0.05, axis[0] + 0.05])
-    mid = 0.5 * (axis[1:] + axis[:-1])
-    return np.r_[2 * axis[0] - mid[0], mid, 2 * axis[-1] - mid[-1]]
-
-
-def _plot_posteriors(stage, simulator, settings, shapes, indices, grid, x, index) -> None:
-    """The posterior of the first scoring pseudo-experiment for the best and reference shapes."""
-    from obsforge.plotting import new_figure, save_figure
-    from obsforge.search.posterior import GridPosterior
-
-    fig, ax = new_figure(figsize=(7, 5))
-    amortised = settings.mode == "amortised"
-    for i, color in zip(dict.fromkeys(indices), ("tab:red", "tab:blue"), strict=False):
-        row = np.flatnonzero(index == i)[:1]
-        name = "nre-amortised.pt" if amortised else f"nre-shape{i}.pt"
-        nre = _log_posterior(stage.output_path(name), x[row], shapes, index[row], grid, amortised)
-        exact = simulator.log_likelihood(x[row], index[row], grid)
-        for log_p, style, what in ((nre[0], "-", "NRE"), (exact[0], ":", "exact")):
-            posterior = GridPosterior.from_log_density(grid, log_p)
-            region = posterior.hpd(0.95)
-            ax.plot(
-                grid,
-                posterior.density,
-                style,
-                color=color,
-                label=f"{_label(shapes[i])} {what}: 95% HPD width {region.width:.2f} GeV",
-            )
-    ax.axvline(settings.true_mass, color="grey", lw=1)
-    ax.set_xlabel("$m_t$ [GeV]")
-    ax.set_ylabel("posterior density [1/GeV]")
-    ax.legend(fontsize=8)
-    save_figure(fig, stage.path / "report" / "posterior")
-
-
-def _plot_coverage(result: dict[str, Any], stem) -> None:
-    """Expected coverage of HPD regions vs their credibility level (diagonal = calibrated)."""
-    from obsforge.plotting import new_figure, save_figure
-
-    fig, ax = new_figure(figsize=(6, 6))
-    levels = np.asarray(result["coverage_levels"])
-    ax.plot([0, 1], [0, 1], color="grey", lw=1)
-    for shape, rows in result["coverage"].items():
-        for method, style in (("nre", "o-"), ("exact", "s:")):
-            ax.plot(levels, rows[method], style, ms=3, label=f"{shape} {method}")
-    ax.set_xlabel("credibility level of the HPD region")
-    ax.set_ylabel("expected coverage")
-    ax.legend(fontsize=9)
-    save_figure(fig, stem)
-
-
-def report_lines(result: StageResult) -> list[str]:
-    """The scan's headline numbers as printable lines (CLI and script)."""
-    summary = result.summary
-    best, exact = summary["best"], summary["best_exact"]
-    lines = [
-        f"best shape {best['shape']}: 95% HPD half-width {best['hpd95_half_width']:.3f} GeV "
-        f"({summary['mode']} NRE, {summary['n_jets']} jets per pseudo-experiment)",
-        f"exact likelihood: best shape {exact['shape']}, half-width "
-        f"{exact['hpd95_half_width']:.3f} GeV",
-    ]
-    for shape, row in summary["reference"].items():
-        lines.append(
-            f"shape {shape}: half-width {row['nre_hpd95_half_width']:.3f} GeV (NRE), "
-            f"{row['exact_hpd95_half_width']:.3f} GeV (exact)"
-        )
-    for shape, methods in summary["coverage"].items():
-        nre = methods["nre"]
-        lines.append(f"coverage {shape} (NRE): 68% -> {nre['0.68']:.3f}, 95% -> {nre['0.95']:.3f}")
-    lines.append(f"report: {result.path / 'report'} (hpd_width, posterior, coverage .png/.pdf)")
-    lines.append(f"numbers: {result.path / 'scan.json'}")
-    return lines

@@ -26,6 +26,13 @@ from obsforge.config import Config, RunName
 from obsforge.events.pythia_top import TopJetEvents, chunk_plan, generate_top_events
 from obsforge.observables.eeec import eeec_triplets
 from obsforge.observables.jets import JetConfig, top_jet_subjets
+from obsforge.observables.longest_side import (
+    PEAK_WINDOW,
+    ZETA3_EDGES,
+    peak_mean,
+    peak_sums,
+    per_jet_histogram,
+)
 from obsforge.parallel import Execution, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
 
@@ -36,14 +43,11 @@ __all__ = [
     "plot_longest_side",
     "run_eeec",
     "run_top_jets",
+    "triplet_files",
 ]
 
 log = logging.getLogger(__name__)
 
-# Energy-weighted histogram of the longest side, log-spaced in zeta3.
-ZETA3_EDGES = np.geomspace(2e-3, 1.0, 65)
-# Window around the three-prong peak of the longest side, where <ln zeta3> tracks m_top^2 / E^2.
-PEAK_WINDOW = (0.02, 0.12)
 # Code versions of the stages (part of their cache keys): bump when an output changes meaning.
 TOP_JETS_VERSION = 1
 EEEC_VERSION = 1
@@ -74,8 +78,12 @@ class TopEEECStudy(Config):
         return list(self.plot_masses or [min(masses), max(masses)])
 
 
+def _mass_stem(m_top: float) -> str:
+    return f"m{m_top:.3f}"
+
+
 def _chunk_stem(m_top: float, chunk: int) -> str:
-    return f"m{m_top:.3f}-c{chunk:04d}"
+    return f"{_mass_stem(m_top)}-c{chunk:04d}"
 
 
 # -- tasks (run on Dask workers) -------------------------------------------------------------------
@@ -120,34 +128,14 @@ def _eeec_chunk(
     jet_columns["jet_id"] = np.arange(len(table), dtype=np.int64) + jet_id_offset
     jet_columns["m_top"] = np.full(len(table), m_top)
     stage.write(f"jets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(jet_columns), tmp))
-    # Per-jet histograms of zeta3, so the error of the sum over jets is sqrt(sum of squares).
-    n_bins = len(ZETA3_EDGES) - 1
-    bins = np.digitize(triplets["zeta3"], ZETA3_EDGES) - 1
-    inside = (bins >= 0) & (bins < n_bins)
-    per_jet = np.bincount(
-        local_jet[inside] * n_bins + bins[inside],
-        weights=triplets["weight"][inside],
-        minlength=len(table) * n_bins,
-    ).reshape(len(table), n_bins)
-    # Per-jet sums for the energy-weighted mean of ln zeta3 in the peak window (ratio estimator).
-    in_peak = (triplets["zeta3"] >= PEAK_WINDOW[0]) & (triplets["zeta3"] < PEAK_WINDOW[1])
-    w_jet = np.bincount(local_jet[in_peak], triplets["weight"][in_peak], minlength=len(table))
-    s_jet = np.bincount(
-        local_jet[in_peak],
-        triplets["weight"][in_peak] * np.log(triplets["zeta3"][in_peak]),
-        minlength=len(table),
-    )
+    # Per-jet sums: jets are the independent units of the statistical errors.
+    zeta3, weight = triplets["zeta3"], triplets["weight"]
+    per_jet = per_jet_histogram(zeta3, weight, local_jet, len(table), ZETA3_EDGES)
     summary = {
         "m_top": m_top,
         "chunk": chunk,
         "n_jets": len(table),
-        "peak_sums": [
-            float(w_jet.sum()),
-            float(s_jet.sum()),
-            float((w_jet**2).sum()),
-            float((s_jet**2).sum()),
-            float((w_jet * s_jet).sum()),
-        ],
+        "peak_sums": peak_sums(zeta3, weight, local_jet, len(table), PEAK_WINDOW).tolist(),
         "n_triplets": len(local_jet),
         "weight_sum": float(triplets["weight"].sum()),
         "mean_jet_mass": float(np.mean(table.mass)) if len(table) else float("nan"),
@@ -276,13 +264,11 @@ def _eeec_summary(masses: list[float], summaries: list[dict[str, Any]]) -> dict[
     for m_top in masses:
         rows = [s for s in summaries if s["m_top"] == m_top]
         n_jets = sum(s["n_jets"] for s in rows)
-        sw, ss, sww, sss, sws = np.sum([s["peak_sums"] for s in rows], axis=0)
-        mean = ss / sw
-        error = np.sqrt(max(sss - 2 * mean * sws + mean**2 * sww, 0.0)) / sw
+        mean, error = peak_mean(np.sum([s["peak_sums"] for s in rows], axis=0))
         per_mass[f"{m_top:g}"] = {
             "n_jets": n_jets,
-            "peak_mean_log_zeta3": float(mean),
-            "peak_mean_log_zeta3_error": float(error),
+            "peak_mean_log_zeta3": mean,
+            "peak_mean_log_zeta3_error": error,
             "n_triplets": sum(s["n_triplets"] for s in rows),
             "mean_weight_sum_per_jet": sum(s["weight_sum"] for s in rows) / max(n_jets, 1),
             "mean_jet_mass": sum(s["mean_jet_mass"] * s["n_jets"] for s in rows) / max(n_jets, 1),
@@ -297,21 +283,28 @@ def _eeec_summary(masses: list[float], summaries: list[dict[str, Any]]) -> dict[
 
 
 # -- results ---------------------------------------------------------------------------------------
+def triplet_files(eeec: StageResult | str | Path, m_top: float | None = None) -> list[Path]:
+    """The triplet chunk files of a finished ``eeec`` stage (its result or its folder), of one
+    top mass or all, sorted: the one place that knows their names."""
+    if isinstance(eeec, StageResult):
+        folder, outputs = eeec.path, eeec.manifest["outputs"]
+    else:
+        folder = Path(eeec)
+        outputs = json.loads((folder / "manifest.json").read_text())["outputs"]
+    prefix = "triplets-" if m_top is None else f"triplets-{_mass_stem(m_top)}-"
+    names = sorted(n for n in outputs if n.startswith(prefix) and n.endswith(".parquet"))
+    return [folder / name for name in names]
+
+
 def load_triplets(
-    stage_path: str | Path, columns: list[str] | None = None
+    eeec: StageResult | str | Path, columns: list[str] | None = None
 ) -> dict[str, np.ndarray]:
-    """All EEEC triplets of a finished ``eeec`` stage as flat numpy arrays.
+    """All EEEC triplets of a finished ``eeec`` stage (its result or its folder) as flat numpy
+    arrays (for studies of the demo's size: this holds every triplet in memory).
 
     Keys: zeta1, zeta2, zeta3, weight (float32), m_top (float32), jet_id (int64, unique per jet).
     """
-    path = Path(stage_path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    files = sorted(
-        name
-        for name in manifest["outputs"]
-        if name.startswith("triplets-") and name.endswith(".parquet")
-    )
-    arrays = [ak.from_parquet(path / name, columns=columns) for name in files]
+    arrays = [ak.from_parquet(path, columns=columns) for path in triplet_files(eeec)]
     merged = ak.concatenate(arrays) if arrays else ak.Array([])
     return {name: ak.to_numpy(merged[name]) for name in merged.fields}
 

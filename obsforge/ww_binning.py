@@ -23,8 +23,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from obsforge.config import MAX_COUNT, Config, RunName, check_names
-from obsforge.density.training import TrainingConfig, train
-from obsforge.events.ww import WWConfig, generate_ww
+from obsforge.events.ww import WWConfig, folded_scores, generate_ww
 from obsforge.events.ww_amplitude import COUPLINGS
 from obsforge.observables.binning import transport_binning, uniform_binning, voronoi_binning
 from obsforge.observables.fisher import (
@@ -38,11 +37,11 @@ from obsforge.observables.fisher import (
 from obsforge.observables.sally import (
     DetectorConfig,
     ScoreRegressor,
-    folded_scores,
     reco_features,
 )
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
+from obsforge.training import TrainingConfig, train
 
 __all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
 

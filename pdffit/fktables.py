@@ -28,6 +28,7 @@ import numpy as np
 from obsforge.atomic import atomic_path
 from obsforge.config import check_names
 from obsforge.pdffit.data import Dataset
+from obsforge.pdffit.flavours import EKO_FLAVOURS
 from obsforge.pdffit.model import evolution_to_flavour
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
 
 FK_DIR = Path(__file__).parent / "fktables"
 THEORY_ID = 208  # NNPDF4.0 NLO, alpha_s(M_Z) = 0.118, Q0 = 1.65 GeV
-EKO_PIDS = (22, -6, -5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5, 6)
+EKO_PIDS = EKO_FLAVOURS
 
 
 @dataclass(frozen=True)

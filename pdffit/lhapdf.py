@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from obsforge.atomic import atomic_write_text
+from obsforge.pdffit.flavours import LHAPDF_FLAVOURS
 
 __all__ = ["PIDS", "PythiaPDF", "pythia_pdf", "read_member", "write_lhapdf_set"]
 
-PIDS = (-5, -4, -3, -2, -1, 21, 1, 2, 3, 4, 5)
+PIDS = LHAPDF_FLAVOURS
 
 
 def _member_text(x: np.ndarray, q: np.ndarray, xf: np.ndarray, pids, kind: str) -> str:

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from obsforge.pdffit.flavours import flavour_row
+
 __all__ = [
     "BASIS",
     "PDFModel",
@@ -190,8 +192,8 @@ def check_preprocessing(ranges: dict) -> dict[str, tuple[tuple[float, float], ..
 
 
 def evolution_to_flavour() -> np.ndarray:
-    """Matrix M (13, 8): x f_pid = M @ x f_evol for pid order (-6..-1, 21, 1..6) at Q0,
-    with c = cbar and b = t = 0 (nf = 4 at Q0)."""
+    """Matrix M (13, 8): x f_pid = M @ x f_evol at Q0, rows in the order of
+    :data:`~obsforge.pdffit.flavours.FLAVOURS`, with c = cbar and b = t = 0 (nf = 4 at Q0)."""
     # q+ and q- of u, d, s, c in terms of the basis (inverse of the definitions
     # Sigma = sum q+, V = sum q-, V3 = u- - d-, V8 = u- + d- - 2 s-,
     # T3 = u+ - d+, T8 = u+ + d+ - 2 s+, T15 = u+ + d+ + s+ - 3 c+, c- = 0).
@@ -207,10 +209,10 @@ def evolution_to_flavour() -> np.ndarray:
     minus[1, [v, v3, v8]] = [1 / 3, -1 / 2, 1 / 6]
     minus[2, [v, v8]] = [1 / 3, -1 / 3]
     matrix = np.zeros((13, 8))
-    for q, pid in enumerate(QUARK_PIDS):  # pid p at row 6 + p, its antiquark at row 6 - p
-        matrix[6 + pid] = 0.5 * (plus[q] + minus[q])
-        matrix[6 - pid] = 0.5 * (plus[q] - minus[q])
-    matrix[6, BASIS.index("g")] = 1.0
+    for q, pid in enumerate(QUARK_PIDS):
+        matrix[flavour_row(pid)] = 0.5 * (plus[q] + minus[q])
+        matrix[flavour_row(-pid)] = 0.5 * (plus[q] - minus[q])
+    matrix[flavour_row(21), BASIS.index("g")] = 1.0
     return matrix
 
 
@@ -218,14 +220,14 @@ def flavour_to_evolution(xf: np.ndarray) -> np.ndarray:
     """Evolution-basis combinations (..., 8) from x f per flavour (..., 13), pid order
     (-6..-1, 21, 1..6): Sigma, g, V, V3, V8, T3, T8, T15 (their definitions at nf = 4)."""
     xf = np.asarray(xf, dtype=np.float64)
-    quark = xf[..., [6 + p for p in QUARK_PIDS]]  # u, d, s, c
-    anti = xf[..., [6 - p for p in QUARK_PIDS]]  # ubar, dbar, sbar, cbar
+    quark = xf[..., [flavour_row(p) for p in QUARK_PIDS]]  # u, d, s, c
+    anti = xf[..., [flavour_row(-p) for p in QUARK_PIDS]]  # ubar, dbar, sbar, cbar
     plus, minus = quark + anti, quark - anti
     u, d, s, c = (plus[..., i] for i in range(4))
     um, dm, sm = (minus[..., i] for i in range(3))
     return np.stack(
         [
-            plus.sum(-1), xf[..., 6], minus.sum(-1), um - dm, um + dm - 2 * sm,
+            plus.sum(-1), xf[..., flavour_row(21)], minus.sum(-1), um - dm, um + dm - 2 * sm,
             u - d, u + d - 2 * s, u + d + s - 3 * c,
         ],
         axis=-1,

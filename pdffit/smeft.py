@@ -25,11 +25,27 @@ computed with a fixed reference PDF (the SIMUnet approach, arXiv:2402.03308).
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 
-from obsforge.events.ww_amplitude import ElectroweakInputs
+__all__ = ["OPERATORS", "Electroweak", "dataset_k_factors", "k_factors", "scale_tev"]
 
-__all__ = ["OPERATORS", "k_factors", "scale_tev"]
+
+class Electroweak(NamedTuple):
+    """The neutral-current inputs: alpha, sin^2 theta_W and M_Z in GeV. The default is the G_mu
+    scheme, alpha = sqrt(2) G_F M_W^2 sin^2 theta_W / pi with sin^2 theta_W = 1 - M_W^2 / M_Z^2
+    (G_F = 1.1663787e-5 GeV^-2, M_W = 80.379 GeV, M_Z = 91.1876 GeV), as in the WW amplitude.
+
+    >>> round(Electroweak().sin2_w, 5), round(1 / Electroweak().alpha_em, 2)
+    (0.22301, 132.18)
+    """
+
+    alpha_em: float = 2**0.5 * 1.1663787e-5 * 80.379**2 * (1 - (80.379 / 91.1876) ** 2) / math.pi
+    sin2_w: float = 1 - (80.379 / 91.1876) ** 2
+    m_z: float = 91.1876
+
 
 OPERATORS = ("C_lq1", "C_lq3", "C_eu", "C_ed", "C_lu", "C_ld", "C_qe")
 LAMBDA_GEV = 1000.0
@@ -42,7 +58,10 @@ CHARGE = {"u": 2 / 3, "d": -1 / 3}
 ISOSPIN = {"u": 0.5, "d": -0.5}
 
 
-def _amplitudes(q2: np.ndarray, quark: str, eta: dict[str, float], inputs: ElectroweakInputs):
+G_MU = Electroweak()
+
+
+def _amplitudes(q2: np.ndarray, quark: str, eta: dict[str, float], inputs: Electroweak):
     sw2 = inputs.sin2_w
     e2 = 4 * np.pi * inputs.alpha_em
     gz2 = e2 / (sw2 * (1 - sw2))
@@ -82,13 +101,12 @@ def k_factors(
     positron: bool,
     pdf_q: dict[str, np.ndarray],
     pdf_qbar: dict[str, np.ndarray],
-    inputs: ElectroweakInputs | None = None,
+    inputs: Electroweak = G_MU,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Linear K (N, 7) and quadratic K (N, 7, 7) per point; sigma is exactly quadratic in C.
 
     pdf_q / pdf_qbar: {'u': sum of up-type quark PDFs, 'd': down-type} at (x, Q^2).
     """
-    inputs = inputs or ElectroweakInputs()
     args = (x, q2, y, positron, pdf_q, pdf_qbar)
     sm = _cross_section(*args, {}, inputs)
     n = len(OPERATORS)
@@ -112,3 +130,21 @@ def scale_tev(bound: float, coupling_squared: float = 4 * np.pi) -> float:
     C / (1 TeV)^2 = g^2 / Lambda_CI^2, with g^2 = 4 pi as in the H1 and ZEUS analyses
     (eta = +-4 pi / Lambda^2), so Lambda_CI = sqrt(4 pi / |C|) TeV."""
     return float(np.sqrt(coupling_squared / abs(bound)))
+
+
+def dataset_k_factors(datasets, pdf) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Linear and quadratic K-factors per dataset (:func:`k_factors`) with the quark PDFs of
+    ``pdf`` (an object with ``xf(pid, x, Q^2)``, e.g. the reference NNPDF3.1 NLO) at each point;
+    zero for datasets without Z exchange (fixed target, CC: not modelled)."""
+    out = []
+    for d in datasets:
+        n = len(OPERATORS)
+        if d.spec.process != "NC":
+            out.append((np.zeros((len(d), n)), np.zeros((len(d), n, n))))
+            continue
+        pid = {p: np.array([pdf.xf(p, x, q2) / x for x, q2 in zip(d.x, d.q2, strict=True)])
+               for p in (1, 2, 3, 4, 5, -1, -2, -3, -4, -5)}  # fmt: skip
+        q = {"u": pid[2] + pid[4], "d": pid[1] + pid[3] + pid[5]}
+        qbar = {"u": pid[-2] + pid[-4], "d": pid[-1] + pid[-3] + pid[-5]}
+        out.append(k_factors(d.x, d.q2, d.y, d.spec.projectile == "positron", q, qbar))
+    return out

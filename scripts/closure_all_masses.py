@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from obsforge.density import EEECSurrogate
-from obsforge.eeec_density import ClosureConfig, closure_at_mass
+from obsforge.density.closure import ClosureConfig, closure_at_mass
 
 
 def closure_table(density_dir: Path, n_samples: int) -> list[dict]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from obsforge.pdf_fit import reference_pdf_at
 from obsforge.pdffit.data import DATASETS, apply_cuts, correlated_groups, covariance, load_dataset
 from obsforge.pdffit.fktables import load_fk_table
 from obsforge.pdffit.model import flavour_to_evolution
+from obsforge.pdffit.reference import reference_pdf_at
 
 SCHEMES = ("ZM-VFNS", "FONLL-A")
 

@@ -8,3 +8,30 @@
 
 The study that ties them together is :mod:`obsforge.cp_observable` (``obsforge cp-observable``).
 """
+
+from obsforge.symbolic.classifier import (
+    BDTConfig,
+    ClassifierConfig,
+    CPClassifier,
+    train_bdt,
+    train_classifier,
+)
+from obsforge.symbolic.features import DEFAULT_FEATURES, compute_features, cp_transform
+from obsforge.symbolic.regression import DistilledObservable, SymbolicConfig, distil, is_cp_odd
+from obsforge.symbolic.significance import asimov_significance
+
+__all__ = [
+    "BDTConfig",
+    "CPClassifier",
+    "ClassifierConfig",
+    "DEFAULT_FEATURES",
+    "DistilledObservable",
+    "SymbolicConfig",
+    "asimov_significance",
+    "compute_features",
+    "cp_transform",
+    "distil",
+    "is_cp_odd",
+    "train_bdt",
+    "train_classifier",
+]

@@ -17,7 +17,7 @@ from pydantic import Field
 from torch import nn
 
 from obsforge.config import Config
-from obsforge.density.training import TrainingConfig, train
+from obsforge.training import TrainingConfig, train
 
 __all__ = ["BDTConfig", "CPClassifier", "ClassifierConfig", "train_bdt", "train_classifier"]
 

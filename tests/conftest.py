@@ -40,3 +40,11 @@ def tiny_study(tmp_path):
             },
         },
     )
+
+
+@pytest.fixture(scope="session")
+def ww_events():
+    """100,000 weighted e+e- -> W+W- -> l nu q q' events at 240 GeV (the WW tests' sample)."""
+    from obsforge.events.ww import WWConfig, generate_ww
+
+    return generate_ww(100_000, WWConfig(), seed=3)

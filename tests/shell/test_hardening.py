@@ -37,8 +37,8 @@ def _plant(path: Path, marker: Path) -> Path:
 
 def test_planted_pickle_is_refused_by_every_loader(tmp_path):
     from obsforge.density.surrogate import EEECSurrogate
-    from obsforge.density.training import TrainingConfig, train
     from obsforge.search.nre import load_estimator
+    from obsforge.training import TrainingConfig, train
 
     marker = tmp_path / "pwned"
     planted = _plant(tmp_path / "model.pt", marker)
@@ -128,7 +128,7 @@ def test_non_finite_numbers_are_refused(model, data, field):
 
 
 def test_booleans_are_not_numbers_but_stay_booleans():
-    from obsforge.pdf_fit import PDFRunCard
+    from obsforge.pdffit.runcard import PDFRunCard
     from obsforge.top_eeec import TopEEECStudy
 
     message = _config_error(
@@ -151,7 +151,7 @@ def test_absurd_counts_are_refused_before_any_plan_is_built():
 
 
 def test_duplicated_and_unknown_names_say_which():
-    from obsforge.pdf_fit import PDFRunCard
+    from obsforge.pdffit.runcard import PDFRunCard
 
     twice = _config_error(PDFRunCard, {"datasets": ["SLAC_NC_NOTFIXED_P_F2"] * 2})
     assert "['SLAC_NC_NOTFIXED_P_F2'] given more than once" in twice
@@ -160,7 +160,7 @@ def test_duplicated_and_unknown_names_say_which():
 
 
 def test_missing_fk_tables_are_all_named_with_one_build_command():
-    from obsforge.pdf_fit import PDFRunCard
+    from obsforge.pdffit.runcard import PDFRunCard
 
     names = ["SLAC_NC_NOTFIXED_P_F2", "BCDMS_NC_NOTFIXED_P_F2"]
     message = _config_error(PDFRunCard, {"datasets": names, "scheme": "FONLL-B"})

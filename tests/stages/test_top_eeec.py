@@ -24,7 +24,7 @@ def test_study_runs_end_to_end_and_is_reused(tiny_study, monkeypatch):
         report / "zeta3_longest_side.pdf"
     ).exists()
 
-    triplets = load_triplets(result.path)
+    triplets = load_triplets(result)
     assert set(triplets) == {"zeta1", "zeta2", "zeta3", "weight", "m_top", "jet_id"}
     assert len(triplets["weight"]) == sum(r["n_triplets"] for r in summary["masses"].values())
     assert set(np.unique(triplets["m_top"])) == {170.0, 180.0}

@@ -7,7 +7,6 @@ import pytest
 import sympy
 
 from obsforge.config import ConfigError, validate_config
-from obsforge.density.training import TrainingConfig
 from obsforge.symbolic.classifier import (
     BDTConfig,
     ClassifierConfig,
@@ -30,6 +29,7 @@ from obsforge.symbolic.regression import (
     is_cp_odd,
 )
 from obsforge.symbolic.significance import asimov_significance
+from obsforge.training import TrainingConfig
 
 NAMES = list(DEFAULT_FEATURES)
 

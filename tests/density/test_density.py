@@ -14,10 +14,8 @@ from obsforge.density import (
     FlowConfig,
     MLPConfig,
     SampleConfig,
-    TrainingConfig,
     importance_subsample,
     jet_split,
-    train,
 )
 from obsforge.density.coordinates import (
     from_flow_coordinates,
@@ -26,6 +24,7 @@ from obsforge.density.coordinates import (
     validate_zeta,
 )
 from obsforge.density.data import bootstrap_counts, weight_cut
+from obsforge.training import TrainingConfig, train
 
 torch.set_num_threads(2)
 SMALL_FLOW = FlowConfig(layers=2, hidden=32, blocks=1, bins=8)

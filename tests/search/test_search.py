@@ -1,0 +1,109 @@
+"""The search: observables of shapes, the Gaussian pseudo-experiment model, NRE posteriors
+against analytic ones, expected coverage, config checks and the scan stage end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from obsforge.observables.shapes import TriangleShape, in_shape, weighted_histogram
+from obsforge.search.observable import ShapeGrid, shape_edges, shape_histograms
+from obsforge.search.posterior import batch_hpd_credibility, batch_hpd_width, hpd_region
+from obsforge.search.simulator import ShapeSimulator, jet_covariance
+
+
+def _triplets(n, seed=0):
+    rng = np.random.default_rng(seed)
+    zeta = np.sort(rng.uniform(0.001, 0.3, (n, 3)), axis=1)
+    return zeta, rng.exponential(1.0, n)
+
+
+def _simulator(n_jets=100):
+    masses = np.linspace(170.0, 180.0, 11)
+    # Two bins whose expectations move linearly with m in opposite directions.
+    means = np.stack([0.01 * (masses - 175.0) + 0.5, -0.005 * (masses - 175.0) + 0.3], 1)
+    cov = np.array([[[[0.04, 0.01], [0.01, 0.02]]]])
+    return ShapeSimulator(masses, means[:, None, :], np.array([175.0]), cov, n_jets)
+
+
+def test_shape_grid_holds_the_ordered_shapes():
+    shapes = ShapeGrid(steps=21).shapes()
+    assert len(shapes) == 21 * 22 // 2  # n1 <= n2 of the 21 x 21 grid
+    assert all(s.n1 <= s.n2 for s in shapes)
+    assert (shapes[0].n1, shapes[0].n2) == (1.0, 1.0) and (shapes[-1].n1, shapes[-1].n2) == (3, 3)
+
+
+def test_shape_histograms_match_the_per_shape_masks():
+    zeta, weight = _triplets(200_000)
+    shapes = [TriangleShape(n1=n1, n2=n2, delta=0.05) for n1, n2 in [(1, 1), (1, 2), (1.5, 2)]]
+    edges = shape_edges(zeta, weight, shapes, n_bins=6, coverage=0.9)
+    table = shape_histograms(zeta, weight, shapes, edges)
+    for s, shape in enumerate(shapes):
+        mask = in_shape(zeta, shape)
+        expected, _ = weighted_histogram(zeta[mask, 0], weight[mask], edges[s])
+        np.testing.assert_allclose(table[s], expected, rtol=1e-12)
+        # Equal-weight bins covering 90% of the shape's weight.
+        np.testing.assert_allclose(table[s] / weight[mask].sum(), 0.15, atol=0.01)
+    jets = np.random.default_rng(1).integers(0, 50, len(weight))
+    per_jet = shape_histograms(zeta, weight, shapes, edges, jets, 50)
+    np.testing.assert_allclose(per_jet.sum(axis=0), table, rtol=1e-10)
+
+
+def test_jet_covariance_predicts_the_spread_of_pseudo_experiments():
+    """Ratio of sums over N iid jets: the delta-method covariance C / N is the true one."""
+    rng = np.random.default_rng(2)
+    n_jets, n_experiments = 400, 4000
+
+    def jets(n):
+        w = rng.gamma(4.0, 0.25, n)
+        # Both bins grow with w**2: their ratios to sum(w) are positively correlated.
+        h = np.stack([0.2 * w + 0.05 * w**2 + 0.05 * rng.normal(size=n), 0.1 * w**2], 1)[:, None, :]
+        return h, w
+
+    h, w = jets(200_000)
+    predicted = jet_covariance(h, w)[0] / n_jets
+    xs = []
+    for _ in range(n_experiments):
+        hh, ww = jets(n_jets)
+        xs.append(hh.sum(0)[0] / ww.sum())
+    measured = np.cov(np.array(xs).T)
+    np.testing.assert_allclose(np.diag(measured), np.diag(predicted), rtol=0.08)
+    corr = measured[0, 1] / np.sqrt(measured[0, 0] * measured[1, 1])
+    predicted_corr = predicted[0, 1] / np.sqrt(predicted[0, 0] * predicted[1, 1])
+    assert predicted_corr > 0.3
+    # The correlation estimated from 4000 experiments has a standard error ~ 1/sqrt(4000).
+    assert corr == pytest.approx(predicted_corr, abs=0.05)
+
+
+def test_simulator_likelihood_is_the_gaussian_density():
+    sim = _simulator()
+    rng = np.random.default_rng(3)
+    x = sim.simulate(np.full(20_000, 173.0), np.zeros(20_000, int), rng)
+    np.testing.assert_allclose(
+        np.cov(x.T), sim.covariance(np.array([173.0]), np.array([0]))[0], rtol=0.05
+    )
+    np.testing.assert_allclose(x.mean(0), sim.mean(np.array([173.0]), np.array([0]))[0], atol=0.002)
+    grid = np.array([171.0, 175.5])
+    log_l = sim.log_likelihood(x[:5], np.zeros(5, int), grid)
+    for g, m in enumerate(grid):
+        reference = multivariate_normal(
+            sim.mean(np.array([m]), np.array([0]))[0],
+            sim.covariance(np.array([m]), np.array([0]))[0],
+        ).logpdf(x[:5])
+        # Up to the constant -K/2 log(2 pi), which cancels in posteriors.
+        np.testing.assert_allclose(log_l[:, g] - np.log(2 * np.pi), reference, rtol=1e-10)
+
+
+def test_batch_hpd_widths_and_coverage_on_gaussian_posteriors():
+    theta = np.linspace(-10, 10, 1601)
+    rng = np.random.default_rng(4)
+    centre, sigma = rng.normal(0, 1, 4000), 1.3
+    log_p = -0.5 * ((theta[None] - centre[:, None]) / sigma) ** 2
+    widths = batch_hpd_width(log_p, theta[1] - theta[0], 0.95)
+    np.testing.assert_allclose(widths, 2 * 1.959964 * sigma, rtol=2e-3)
+    assert widths[0] == pytest.approx(hpd_region(theta, np.exp(log_p[0])).width, rel=2e-3)
+    truth = centre + sigma * rng.normal(size=len(centre))  # calibrated by construction
+    credibility = batch_hpd_credibility(log_p, theta, truth)
+    assert np.mean(credibility <= 0.68) == pytest.approx(0.68, abs=0.025)
+    assert np.mean(credibility <= 0.95) == pytest.approx(0.95, abs=0.012)
