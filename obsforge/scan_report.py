@@ -35,7 +35,7 @@ def _plot_heatmap(result: dict[str, Any], stem) -> None:
             table[np.searchsorted(n2s, n2), np.searchsorted(n1s, n1)] = width / 2
         mesh = ax.pcolormesh(_cell_edges(n1s), _cell_edges(n2s), table, cmap="viridis_r")
         colorbar = fig.colorbar(mesh, ax=ax)
-        colorbar.setshape_label("95% HPD half-width [GeV]", fontsize=13)
+        colorbar.set_label("95% HPD half-width [GeV]", fontsize=13)
         colorbar.ax.tick_params(labelsize=11)
         best = result["best" if method == "nre" else "best_exact"]["shape"]
         n1, n2 = (float(v) for v in best.strip("()").split(","))

@@ -92,7 +92,7 @@ def test_scan_stage_end_to_end_is_cached_and_resumes(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("retrained")
 
-    monkeypatch.setattr(module, "train_nre", fail)
+    monkeypatch.setattr(module, "simulate_and_train", fail)
     assert run_scan(study, Execution(workers=0)).manifest == result.manifest
     # An interrupted scan (no manifest) reuses its trained estimators.
     (result.path / "manifest.json").unlink()
