@@ -271,27 +271,19 @@ class _ScanConfig(Config):
 
 
 def _train_task(
-    stage: StageDir,
-    name: str,
-    arrays: dict[str, np.ndarray],
-    n_jets: int,
-    shape_indices: list[int],
-    n_simulations: int,
-    prior: tuple[float, float],
-    nre: NREConfig,
-    seed: int,
-    threads: int | None = None,
+    stage: StageDir, name: str, threads: int | None = None, **training: Any
 ) -> dict[str, Any]:
-    """Simulate and train one ratio estimator (one shape, or all shapes when amortised), unless
-    a valid one is already on disk (an interrupted scan resumes here). ``threads``: torch
-    threads (1 on Dask workers, which each own one core)."""
+    """Simulate and train one ratio estimator (``training``: the arguments of
+    :func:`~obsforge.search.scan.simulate_and_train`), unless a valid one is already on disk (an
+    interrupted scan resumes here). ``threads``: torch threads (1 on Dask workers, which each
+    own one core)."""
     if stage.is_valid(name):
         return {"name": name, "reused": True}
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    estimator = simulate_and_train(arrays, n_jets, shape_indices, n_simulations, prior, nre, seed)
+    estimator = simulate_and_train(**training)
     stage.write(name, lambda tmp: save_estimator(estimator, tmp))
     return {"name": name, "reused": False, **estimator.info}
 
