@@ -19,7 +19,7 @@ from obsforge.observables.fisher import (
     retained_fraction,
 )
 from obsforge.observables.jets import JetConfig, cluster_jets, recluster_subjets, top_jet_subjets
-from obsforge.observables.sally import DetectorConfig, ScoreRegressor, reco_features
+from obsforge.observables.sally import DetectorConfig, ScoreRegressor, reco_features, train_sally
 from obsforge.observables.shapes import TriangleShape, in_shape, weighted_histogram
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "recluster_subjets",
     "retained_fraction",
     "top_jet_subjets",
+    "train_sally",
     "transport_binning",
     "triplet_indices",
     "uniform_binning",

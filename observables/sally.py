@@ -25,7 +25,7 @@ from torch import nn
 
 from obsforge.config import Config
 
-__all__ = ["DetectorConfig", "ScoreRegressor", "reco_features"]
+__all__ = ["DetectorConfig", "ScoreRegressor", "reco_features", "train_sally"]
 
 
 class DetectorConfig(Config):
@@ -149,3 +149,44 @@ class ScoreRegressor(nn.Module):
             xb = torch.as_tensor(x[start : start + batch], dtype=param.dtype, device=param.device)
             out.append(self(xb).double().cpu().numpy())
         return np.concatenate(out)
+
+
+def train_sally(
+    x: np.ndarray,
+    alpha: np.ndarray,
+    weight: np.ndarray,
+    training,
+    hidden: int = 128,
+    layers: int = 3,
+    checkpoint=None,
+) -> tuple[ScoreRegressor, list[dict[str, float]]]:
+    """SALLY: regress the parton-level score alpha (B, n) on reco features x (B, m) with event
+    weights (B,), so that t_hat(x) -> E[alpha | x], the locally optimal reco observable.
+
+    The loss is the weighted squared error in the metric G = <alpha alpha^T>^-1, which makes
+    every coupling direction count by its information. Features are standardised with their
+    weighted mean and spread; every fifth event validates. ``training``: an
+    :class:`obsforge.training.TrainingConfig`. Returns the model (CPU, eval) and its history.
+    """
+    import torch
+
+    from obsforge.training import train
+
+    per_event = np.einsum("b,bi,bj->ij", weight, alpha, alpha) / weight.sum()
+    w_col = weight[:, None] / weight.sum()
+    x_mean = (w_col * x).sum(0)
+    x_std = np.sqrt((w_col * (x - x_mean) ** 2).sum(0)) + 1e-12
+    torch.manual_seed(training.seed)
+    model = ScoreRegressor(
+        x.shape[1], alpha.shape[1], np.linalg.inv(per_event), x_mean, x_std, hidden, layers
+    )
+    validation = np.arange(len(x)) % 5 == 0  # every fifth event validates
+    scale = len(x) / weight.sum()  # weights O(1) for the optimiser's sake
+
+    def tensors(mask):
+        return tuple(
+            torch.as_tensor(a[mask], dtype=torch.float32) for a in (x, alpha, weight * scale)
+        )
+
+    history = train(model, tensors(~validation), tensors(validation), training, checkpoint)
+    return model.cpu().eval(), history

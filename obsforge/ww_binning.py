@@ -36,12 +36,12 @@ from obsforge.observables.fisher import (
 )
 from obsforge.observables.sally import (
     DetectorConfig,
-    ScoreRegressor,
     reco_features,
+    train_sally,
 )
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
-from obsforge.training import TrainingConfig, train
+from obsforge.training import TrainingConfig
 
 __all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
 
@@ -182,8 +182,6 @@ def _samples(study: WWStudy) -> tuple[np.ndarray, ...]:
 
 def _sally(study: WWStudy, stage: StageDir) -> dict[str, Any]:
     """Train t_hat(x) ~ E[alpha | x] on reco features; F_reco = L sum w t t^T on test events."""
-    import torch
-
     settings = study.reco
     columns = study.columns()
     lumi = study.luminosity_pb
@@ -202,36 +200,15 @@ def _sally(study: WWStudy, stage: StageDir) -> dict[str, Any]:
         if name == "test":
             folded = folded_scores(events, study.process)[:, columns]
     x, alpha, weight = samples["train"]
-    per_event = np.einsum("b,bi,bj->ij", weight, alpha, alpha) / weight.sum()
-    w_col = weight[:, None] / weight.sum()
-    x_mean = (w_col * x).sum(0)
-    x_std = np.sqrt((w_col * (x - x_mean) ** 2).sum(0)) + 1e-12
-    torch.manual_seed(settings.training.seed)
-    model = ScoreRegressor(
-        x.shape[1],
-        len(columns),
-        np.linalg.inv(per_event),
-        x_mean,
-        x_std,
+    model, history = train_sally(
+        x,
+        alpha,
+        weight,
+        settings.training,
         settings.hidden,
         settings.layers,
-    )
-    validation = np.arange(len(x)) % 5 == 0  # every fifth event validates
-    scale = len(x) / weight.sum()  # weights O(1) for the optimiser's sake
-
-    def tensors(mask):
-        return tuple(
-            torch.as_tensor(a[mask], dtype=torch.float32) for a in (x, alpha, weight * scale)
-        )
-
-    history = train(
-        model,
-        tensors(~validation),
-        tensors(validation),
-        settings.training,
         checkpoint=stage.path / "sally-checkpoint.pt",
     )
-    model.cpu().eval()
     x_test, alpha_test, weight_test = samples["test"]
     parton = fisher_unbinned(alpha_test, weight_test, lumi)
     reco = fisher_unbinned(model.predict(x_test), weight_test, lumi)

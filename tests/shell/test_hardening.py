@@ -121,9 +121,10 @@ def test_run_name_is_one_plain_path_component(name):
     ],
 )  # fmt: skip
 def test_non_finite_numbers_are_refused(model, data, field):
-    from obsforge.cli import _load
+    import importlib
 
-    message = _config_error(_load(model), data)
+    module, _, name = model.partition(":")
+    message = _config_error(getattr(importlib.import_module(f"obsforge.{module}"), name), data)
     assert message.startswith(f"{field} = ") and "finite" in message
 
 
