@@ -37,6 +37,7 @@ from obsforge.density.data import (
 )
 from obsforge.density.models import FlowConfig, MLPConfig
 from obsforge.density.surrogate import EEECSurrogate, build_model
+from obsforge.density_report import plot_closure
 from obsforge.observables.shapes import in_shape
 from obsforge.parallel import Execution
 from obsforge.progress import progress
@@ -286,7 +287,7 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     stage.write("model.pt", surrogate.save)
     closure = _closure(surrogate, study, data, data_stage.summary["test_total_weight"])
     stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
-    _plot_closure(closure, stage.path / "report" / "closure", settings)
+    plot_closure(closure, stage.path / "report" / "closure", settings)
     summary = {
         "model": settings.model,
         "energy_weighted": settings.energy_weighted,
@@ -324,62 +325,3 @@ def _closure(surrogate, study: DensityStudy, data, totals) -> list[dict[str, Any
                 "closure %s m_top=%g: chi2/ndf = %.2f", row["shape"][:2], m_top, row["chi2_ndf"]
             )
     return results
-
-
-def _plot_closure(closure: list[dict[str, Any]], stem, settings: DensitySettings) -> None:
-    """Per mass, one column per shape: marginal (held-out data vs model) over model/data."""
-    from matplotlib.ticker import NullFormatter
-
-    from obsforge.plotting import new_figure, save_figure
-
-    label = f"{settings.model}{'' if settings.energy_weighted else ' (unweighted loss)'}"
-    for m_top in sorted({c["m_top"] for c in closure}):
-        rows = [c for c in closure if c["m_top"] == m_top]
-        fig, axes = new_figure(
-            nrows=2,
-            ncols=len(rows),
-            squeeze=False,
-            figsize=(3.8 * len(rows), 4.6),
-            gridspec_kw={"height_ratios": [3, 1], "hspace": 0.06},
-        )
-        for col, c in enumerate(rows):
-            ax, ratio = axes[0, col], axes[1, col]
-            edges = np.asarray(c["edges"])
-            width, centres = np.diff(edges), np.sqrt(edges[1:] * edges[:-1])
-            data, error = np.asarray(c["data"]), np.asarray(c["data_error"])
-            model = np.asarray(c["model"])
-            ax.errorbar(
-                centres,
-                data / width,
-                yerr=error / width,
-                fmt="o",
-                ms=3,
-                color="black",
-                label="PYTHIA, held-out jets",
-            )
-            ax.stairs(model / width, edges, color="tab:red", label=label)
-            ax.set_title(
-                f"({c['shape'][0]:g}, {c['shape'][1]:g}): "
-                f"$\\chi^2$/ndf = {c['chi2']:.1f}/{c['ndf']}",
-                fontsize=11,
-            )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio.errorbar(
-                    centres, model / data, yerr=error / data, fmt="o", ms=2, color="tab:red"
-                )
-            ratio.axhline(1.0, color="grey", lw=1)
-            finite = (model / data)[np.isfinite(model / data)]
-            low = min(0.7, finite.min() - 0.05) if finite.size else 0.7
-            high = max(1.3, finite.max() + 0.05) if finite.size else 1.3
-            ratio.set_ylim(max(low, 0.0), min(high, 3.0))
-            ratio.set_xlabel(r"$\zeta_1$", fontsize=12)
-            for axis in (ax, ratio):
-                axis.set_xscale("log")
-                axis.xaxis.set_minor_formatter(NullFormatter())
-                axis.tick_params(labelsize=8)
-            ax.tick_params(labelbottom=False)
-        axes[0, 0].set_ylabel(r"$d\Sigma / d\zeta_1$", fontsize=11)
-        axes[1, 0].set_ylabel("model / data", fontsize=9)
-        axes[0, 0].legend(fontsize=8)
-        fig.suptitle(f"closure at $m_t$ = {m_top:g} GeV ({rows[0]['role']})", fontsize=13)
-        save_figure(fig, f"{stem}_m{m_top:g}")
