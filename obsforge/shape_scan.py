@@ -34,15 +34,12 @@ from obsforge.rundir import StageDir, StageResult
 from obsforge.scan_report import plot_scan, report_lines
 from obsforge.search.nre import NREConfig, save_estimator
 from obsforge.search.observable import ShapeGrid, shape_edges, shape_histograms
-from obsforge.search.posterior import batch_hpd_credibility
 from obsforge.search.scan import (
     LEVELS,
     checked_covariance,
-    coverage_fractions,
-    log_posterior,
-    median_widths,
     pythia_mass_fit,
     scan_simulator,
+    score_shapes,
     shape_label,
     shape_position,
     simulate_and_train,
@@ -303,7 +300,6 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
     n_shapes = len(shapes)
     prior = study.prior()
     grid = np.linspace(*prior, settings.grid_points)
-    step = grid[1] - grid[0]
     simulator = scan_simulator(arrays, settings.n_jets)
     rng = np.random.default_rng(settings.seed)
 
@@ -330,51 +326,23 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
             task["threads"] = None if client is None else 1
         trainings = map_tasks(client, _train_task, tasks, "ratio estimators")
 
-    # Scoring: pseudo-experiments of n_jets jets at the true mass, the same for every method.
-    index = np.repeat(np.arange(n_shapes), settings.experiments)
-    x = simulator.simulate(np.full(len(index), settings.true_mass), index, rng)
-    widths = {
-        "exact": median_widths(simulator.log_likelihood(x, index, grid), step, n_shapes),
-    }
-    if settings.mode == "amortised":
-        log_post = log_posterior(
-            stage.output_path("nre-amortised.pt"), x, shapes, index, grid, True
-        )
-        widths["nre"] = median_widths(log_post, step, n_shapes)
-    else:
-        widths["nre"] = {level: np.empty(n_shapes) for level in LEVELS}
-    per_shape_widths = {}
-    for i in per_shape:
-        rows = index == i
-        log_post = log_posterior(
-            stage.output_path(f"nre-shape{i}.pt"), x[rows], shapes, index[rows], grid, False
-        )
-        per_shape_widths[i] = median_widths(log_post, step, 1)
-        if settings.mode == "per_shape":
-            for level in LEVELS:
-                widths["nre"][level][i] = per_shape_widths[i][level][0]
-    best = int(np.argmin(widths["nre"][0.95]))
-    best_exact = int(np.argmin(widths["exact"][0.95]))
-
-    # Expected coverage: theta from the prior, for the best and the reference shapes.
-    levels = np.unique(np.round(np.r_[np.linspace(0.05, 0.95, 19), LEVELS], 2))
-    coverage = {}
-    for i in dict.fromkeys([best] + reference):
-        theta = rng.uniform(*prior, settings.coverage_experiments)
-        idx = np.full(len(theta), i)
-        xc = simulator.simulate(theta, idx, rng)
-        name = "nre-amortised.pt" if settings.mode == "amortised" else f"nre-shape{i}.pt"
-        log_post = log_posterior(
-            stage.output_path(name), xc, shapes, idx, grid, settings.mode == "amortised"
-        )
-        coverage[shape_label(shapes[i])] = {
-            "nre": coverage_fractions(batch_hpd_credibility(log_post, grid, theta), levels),
-            "exact": coverage_fractions(
-                batch_hpd_credibility(simulator.log_likelihood(xc, idx, grid), grid, theta),
-                levels,
-            ),
-        }
-
+    amortised = settings.mode == "amortised"
+    scores = score_shapes(
+        simulator,
+        shapes,
+        grid,
+        prior,
+        reference,
+        {i: stage.output_path(f"nre-shape{i}.pt") for i in per_shape},
+        stage.output_path("nre-amortised.pt") if amortised else None,
+        settings.true_mass,
+        settings.experiments,
+        settings.coverage_experiments,
+        rng,
+    )
+    widths, per_shape_widths = scores["widths"], scores["per_shape_widths"]
+    best, best_exact, levels = scores["best"], scores["best_exact"], scores["levels"]
+    coverage, x, index = scores["coverage"], scores["x"], scores["index"]
     pythia = pythia_mass_fit(arrays, [best] + reference, grid)
     result = {
         "prior": list(prior),

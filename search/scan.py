@@ -13,13 +13,14 @@ Reference: arXiv:2508.10988 (best shape (1.02, 1.99), m_top = 172.4 +- 0.31 GeV)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from obsforge.observables.shapes import TriangleShape
 from obsforge.search.nre import NREConfig, grid_log_ratio, load_estimator, train_nre
-from obsforge.search.posterior import GridPosterior, batch_hpd_width
+from obsforge.search.posterior import GridPosterior, batch_hpd_credibility, batch_hpd_width
 from obsforge.search.simulator import ShapeSimulator
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "nre_features",
     "pythia_mass_fit",
     "scan_simulator",
+    "score_shapes",
     "shape_label",
     "shape_position",
     "simulate_and_train",
@@ -151,3 +153,75 @@ def simulate_and_train(
     x = simulator.simulate(theta, index, rng)
     amortised = len(shape_indices) > 1
     return train_nre(theta, nre_features(x, arrays["shapes"], index, amortised), *prior, nre)
+
+
+def score_shapes(
+    simulator: ShapeSimulator,
+    shapes: np.ndarray,
+    grid: np.ndarray,
+    prior: tuple[float, float],
+    reference: list[int],
+    per_shape: dict[int, Path],
+    amortised: Path | None,
+    true_mass: float,
+    experiments: int,
+    coverage_experiments: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Median HPD widths of every shape from ``experiments`` pseudo-experiments at
+    ``true_mass`` (the same ones for NRE and the exact likelihood), the best shape of each, and
+    the expected coverage of the best and the ``reference`` shapes with m_top from the prior.
+
+    shapes: (S, 3) rows (n1, n2, delta); per_shape: the estimator file of each shape trained on
+    its own; amortised: the file of the estimator of all shapes, or ``None`` (then the NRE
+    widths are the per-shape estimators', and ``per_shape`` must hold every shape).
+    Returns widths {"exact", "nre"} -> {level: (S,)}, per_shape_widths, best, best_exact,
+    levels, coverage {label: {"nre", "exact"}: fractions per level}, and the scoring
+    pseudo-experiments x (S * experiments, K) with their shape index.
+    """
+    n_shapes = len(shapes)
+    step = grid[1] - grid[0]
+    index = np.repeat(np.arange(n_shapes), experiments)
+    x = simulator.simulate(np.full(len(index), true_mass), index, rng)
+    widths = {"exact": median_widths(simulator.log_likelihood(x, index, grid), step, n_shapes)}
+    if amortised is not None:
+        log_post = log_posterior(amortised, x, shapes, index, grid, True)
+        widths["nre"] = median_widths(log_post, step, n_shapes)
+    else:
+        widths["nre"] = {level: np.empty(n_shapes) for level in LEVELS}
+    per_shape_widths = {}
+    for i, path in per_shape.items():
+        rows = index == i
+        log_post = log_posterior(path, x[rows], shapes, index[rows], grid, False)
+        per_shape_widths[i] = median_widths(log_post, step, 1)
+        if amortised is None:
+            for level in LEVELS:
+                widths["nre"][level][i] = per_shape_widths[i][level][0]
+    best = int(np.argmin(widths["nre"][0.95]))
+    best_exact = int(np.argmin(widths["exact"][0.95]))
+
+    levels = np.unique(np.round(np.r_[np.linspace(0.05, 0.95, 19), LEVELS], 2))
+    coverage = {}
+    for i in dict.fromkeys([best] + reference):
+        theta = rng.uniform(*prior, coverage_experiments)
+        idx = np.full(len(theta), i)
+        xc = simulator.simulate(theta, idx, rng)
+        path = amortised if amortised is not None else per_shape[i]
+        log_post = log_posterior(path, xc, shapes, idx, grid, amortised is not None)
+        coverage[shape_label(shapes[i])] = {
+            "nre": coverage_fractions(batch_hpd_credibility(log_post, grid, theta), levels),
+            "exact": coverage_fractions(
+                batch_hpd_credibility(simulator.log_likelihood(xc, idx, grid), grid, theta),
+                levels,
+            ),
+        }
+    return {
+        "widths": widths,
+        "per_shape_widths": per_shape_widths,
+        "best": best,
+        "best_exact": best_exact,
+        "levels": levels,
+        "coverage": coverage,
+        "x": x,
+        "index": index,
+    }
