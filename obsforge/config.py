@@ -56,8 +56,8 @@ class ConfigError(UserError, ValueError):
     """A configuration value is not allowed; the message is one line naming field and value."""
 
 
-# The largest count of events, jets, samples or simulations a config may ask for: beyond it the
-# task plan alone would not fit in memory, and no study here needs more.
+# The largest count of events, jets, samples or simulations a config may ask for: no study here
+# needs more, and a slip such as 1e12 is caught at load time, not hours into a run.
 MAX_COUNT = 10**10
 
 # The most tasks (chunks, batches) one stage may plan: each is a few hundred bytes in the plan.
