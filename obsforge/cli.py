@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import os
 import sys
@@ -51,7 +50,7 @@ COMMANDS = (
         "e+e- -> t tbar with PYTHIA 8 (visible final state, per top mass)",
         "top_eeec:TopEEECStudy",
         "top_eeec:run_top_jets",
-        "cli:_report_events",
+        "eeec_report:report_events",
         ignore=("density", "search"),
     ),
     Command(
@@ -59,7 +58,7 @@ COMMANDS = (
         "top jets -> C/A subjets -> EEEC triplets and plots (generates if needed)",
         "top_eeec:TopEEECStudy",
         "top_eeec:run_eeec",
-        "cli:_report_eeec",
+        "eeec_report:report_eeec",
         ignore=("density", "search"),
         fastjet=True,
     ),
@@ -68,7 +67,7 @@ COMMANDS = (
         "train the EEEC surrogate (flow or MLP) and test its closure",
         "eeec_density:DensityStudy",
         "eeec_density:run_density",
-        "cli:_report_density",
+        "density_report:report_density",
         ignore=("search",),
         fastjet=True,
     ),
@@ -87,7 +86,7 @@ COMMANDS = (
         "kept by uniform, Voronoi and optimal-transport binnings",
         "ww_binning:WWStudy",
         "ww_binning:run_ww_fisher",
-        "cli:_report_binning",
+        "ww_report:report_binning",
     ),
     Command(
         "cp-observable",
@@ -204,70 +203,6 @@ def _run(args) -> int:
     for line in _load(command.report)(result):
         print(line)
     return 0
-
-
-# -- printers of the stages without a report function of their own ---------------------------------
-def _report_events(result) -> list[str]:
-    return [json.dumps(result.summary, indent=2), f"events: {result.path}"]
-
-
-def _report_eeec(result) -> list[str]:
-    lines = [
-        f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
-        f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
-        f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
-        for mass, row in result.summary["masses"].items()
-    ]
-    n_jets = sum(row["n_jets"] for row in result.summary["masses"].values())
-    n_triplets = sum(row["n_triplets"] for row in result.summary["masses"].values())
-    size = sum(p.stat().st_size for p in result.path.glob("triplets-*.parquet"))
-    lines.append(
-        f"total: {n_jets} jets, {n_triplets} triplets, {size / 1e6:.0f} MB of triplet files "
-        f"({size / max(n_triplets, 1):.1f} bytes per triplet)"
-    )
-    return lines + [
-        f"EEEC triplets: {result.path}",
-        f"report: {result.path / 'report' / 'zeta3_longest_side.png'} (and .pdf)",
-    ]
-
-
-def _report_density(result) -> list[str]:
-    summary = result.summary
-    lines = [
-        f"{summary['model']} (energy-weighted: {summary['energy_weighted']}), "
-        f"{summary['epochs']} epochs, best validation loss {summary['best_val_loss']:.4f}"
-    ]
-    for row in summary["closure"]:
-        n1, n2, _ = row["shape"]
-        lines.append(
-            f"  shape ({n1:g}, {n2:g}) at m_top = {row['m_top']:g} ({row['role']}): "
-            f"chi2/ndf = {row['chi2']:.1f}/{row['ndf']} = {row['chi2_ndf']:.2f}"
-        )
-    return lines + [
-        f"surrogate: {result.path / 'model.pt'}",
-        f"report: {result.path / 'report'} (closure_m<mass>.png and .pdf)",
-    ]
-
-
-def _report_binning(result) -> list[str]:
-    summary = result.summary
-    lines = [
-        f"sigma(WW -> l nu q q') = {summary['sigma_pb']:.4f} pb, "
-        f"{summary['expected_events']:.3g} expected events"
-    ]
-    for name, sigma in summary["bounds"]["sigma"].items():
-        lines.append(f"  {name}: 1 sigma = {sigma:.3g}")
-    for method, rows in summary["retained"].items():
-        text = ", ".join(f"{k} bins {v:.3f}" for k, v in rows.items())
-        lines.append(f"  retained ({method}): {text}")
-    if "reco" in summary:
-        reco = summary["reco"]
-        lines.append(
-            f"  reco level (SALLY): retained {reco['retained']:.3f} "
-            f"(perfect detector, q/qbar unknown: {reco['retained_perfect_detector_folded']:.3f})"
-        )
-    lines.append(f"report: {result.path / 'report'} (retained, alpha_voronoi, bounds .png/.pdf)")
-    return lines
 
 
 def _one_line(exc: BaseException) -> str:

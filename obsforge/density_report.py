@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_closure"]
+__all__ = ["report_density", "plot_closure"]
 
 
 def plot_closure(closure: list[dict[str, Any]], stem, settings) -> None:
@@ -66,3 +66,21 @@ def plot_closure(closure: list[dict[str, Any]], stem, settings) -> None:
         axes[0, 0].legend(fontsize=8)
         fig.suptitle(f"closure at $m_t$ = {m_top:g} GeV ({rows[0]['role']})", fontsize=13)
         save_figure(fig, f"{stem}_m{m_top:g}")
+
+
+def report_density(result) -> list[str]:
+    summary = result.summary
+    lines = [
+        f"{summary['model']} (energy-weighted: {summary['energy_weighted']}), "
+        f"{summary['epochs']} epochs, best validation loss {summary['best_val_loss']:.4f}"
+    ]
+    for row in summary["closure"]:
+        n1, n2, _ = row["shape"]
+        lines.append(
+            f"  shape ({n1:g}, {n2:g}) at m_top = {row['m_top']:g} ({row['role']}): "
+            f"chi2/ndf = {row['chi2']:.1f}/{row['ndf']} = {row['chi2_ndf']:.2f}"
+        )
+    return lines + [
+        f"surrogate: {result.path / 'model.pt'}",
+        f"report: {result.path / 'report'} (closure_m<mass>.png and .pdf)",
+    ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_longest_side"]
+__all__ = ["report_events", "report_eeec", "plot_longest_side"]
 
 
 def plot_longest_side(
@@ -54,3 +55,27 @@ def plot_longest_side(
     ax.set_title(title, fontsize=12)
     ax.legend(fontsize=12)
     return save_figure(fig, stem)
+
+
+def report_events(result) -> list[str]:
+    return [json.dumps(result.summary, indent=2), f"events: {result.path}"]
+
+
+def report_eeec(result) -> list[str]:
+    lines = [
+        f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
+        f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
+        f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
+        for mass, row in result.summary["masses"].items()
+    ]
+    n_jets = sum(row["n_jets"] for row in result.summary["masses"].values())
+    n_triplets = sum(row["n_triplets"] for row in result.summary["masses"].values())
+    size = sum(p.stat().st_size for p in result.path.glob("triplets-*.parquet"))
+    lines.append(
+        f"total: {n_jets} jets, {n_triplets} triplets, {size / 1e6:.0f} MB of triplet files "
+        f"({size / max(n_triplets, 1):.1f} bytes per triplet)"
+    )
+    return lines + [
+        f"EEEC triplets: {result.path}",
+        f"report: {result.path / 'report' / 'zeta3_longest_side.png'} (and .pdf)",
+    ]

@@ -14,7 +14,6 @@ One stage, ``ww-fisher``:
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from typing import Any
@@ -42,6 +41,7 @@ from obsforge.observables.sally import (
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
 from obsforge.training import TrainingConfig
+from obsforge.ww_report import plot_binning
 
 __all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
 
@@ -150,11 +150,12 @@ def run_ww_fisher(study: WWStudy, execution: Execution | None = None) -> StageRe
         "fisher": fisher.tolist(),
         "bounds": bounds(fisher, tuple(study.couplings)),
     }
-    result["binning"] = _binnings(study, fisher)
+    samples = _samples(study)
+    result["binning"] = _binnings(study, fisher, samples)
     if study.reco.enabled:
         result["reco"] = _sally(study, stage)
     stage.write("ww_fisher.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
-    _plots(study, fisher, result, stage.path / "report")
+    plot_binning(study, fisher, result, samples[0], samples[1], stage.path / "report")
     summary = {k: result[k] for k in ("sigma_pb", "expected_events", "bounds")}
     if "reco" in result:
         summary["reco"] = {
@@ -225,10 +226,10 @@ def _sally(study: WWStudy, stage: StageDir) -> dict[str, Any]:
     }
 
 
-def _binnings(study: WWStudy, fisher: np.ndarray) -> dict[str, dict[str, list]]:
+def _binnings(study: WWStudy, fisher: np.ndarray, samples) -> dict[str, dict[str, list]]:
     """Retained information on the test sample, relative to its own unbinned F."""
     settings = study.binning
-    alpha, weight, alpha_test, weight_test = _samples(study)
+    alpha, weight, alpha_test, weight_test = samples
     lumi = study.luminosity_pb
     reference = fisher_unbinned(alpha_test, weight_test, lumi)
 
@@ -256,53 +257,3 @@ def _binnings(study: WWStudy, fisher: np.ndarray) -> dict[str, dict[str, list]]:
             log.info("%s %d bins: retained %.4f", method, k, rows["retained"][-1])
         out[method] = rows
     return out
-
-
-def _plots(study: WWStudy, fisher: np.ndarray, result: dict[str, Any], folder) -> None:
-    from obsforge.plotting import new_figure, save_figure
-
-    # Retained information vs number of bins.
-    fig, ax = new_figure(figsize=(7, 5))
-    for method, rows in result["binning"].items():
-        ax.plot(rows["bins"], rows["retained"], "o-", label=method)
-    ax.axhline(0.99, color="grey", lw=1, ls=":")
-    ax.set_xscale("log")
-    ax.set_xlabel("number of bins")
-    ax.set_ylabel(r"retained $[\det F_{binned} / \det F]^{1/3}$")
-    ax.legend()
-    save_figure(fig, folder / "retained")
-
-    if len(fisher) < 2:
-        return
-    # alpha scatter (first two couplings) coloured by 27 Voronoi cells.
-    alpha, weight, _, _ = _samples(study)
-    cells = voronoi_binning(alpha, weight, fisher, 27, restarts=1)
-    rng = np.random.default_rng(0)
-    p = weight / weight.sum()
-    show = rng.choice(len(alpha), size=min(20_000, len(alpha)), replace=False, p=p)
-    fig, ax = new_figure(figsize=(7, 6))
-    ax.scatter(alpha[show, 0], alpha[show, 1], c=cells.labels[show] % 10, cmap="tab10", s=2)
-    ax.set_xlabel(f"alpha({study.couplings[0]})")
-    ax.set_ylabel(f"alpha({study.couplings[1]})")
-    ax.set_title("optimal observables, 27 Voronoi cells (unweighted events)", fontsize=11)
-    save_figure(fig, folder / "alpha_voronoi")
-
-    # 1-sigma ellipses of each pair of couplings (others profiled).
-    covariance = np.linalg.inv(fisher)
-    pairs = list(itertools.combinations(range(len(fisher)), 2))
-    if not pairs:
-        return
-    fig, axes = new_figure(ncols=len(pairs), figsize=(5 * len(pairs), 4.8), squeeze=False)
-    angle = np.linspace(0, 2 * np.pi, 200)
-    for ax, (i, j) in zip(axes[0], pairs, strict=True):
-        block = covariance[np.ix_([i, j], [i, j])]
-        chol = np.linalg.cholesky(block)
-        ellipse = chol @ np.stack([np.cos(angle), np.sin(angle)])
-        ax.plot(ellipse[0], ellipse[1], color="tab:blue", label="unbinned optimal observables")
-        ax.set_xlabel(study.couplings[i])
-        ax.set_ylabel(study.couplings[j])
-        ax.ticklabel_format(style="sci", scilimits=(0, 0))
-    axes[0, 0].legend(fontsize=9)
-    energy, lumi = study.process.sqrt_s, study.luminosity_ab
-    fig.suptitle(f"1$\\sigma$ at {lumi:g} ab$^{{-1}}$, sqrt(s) = {energy:g} GeV")
-    save_figure(fig, folder / "bounds")

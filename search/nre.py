@@ -165,18 +165,19 @@ def load_estimator(path: str | Path) -> torch.nn.Module:
     """A ratio estimator written by :func:`save_estimator`, in eval mode.
 
     Only weights and plain data are read (a file that would run code is refused): the network
-    is rebuilt by sbi's ``classifier_nn`` from the saved architecture, on a dummy batch whose
-    z-scoring the saved buffers then replace.
+    is rebuilt by sbi's ``classifier_nn`` from the saved architecture. sbi sizes the network
+    from a first batch, so it is given random inputs of the saved dimensions; their z-scoring
+    is then overwritten by the saved buffers.
     """
     from sbi.neural_nets import classifier_nn
 
     payload = load_weights(path)
     arch = payload["architecture"]
     builder = classifier_nn(arch["classifier"], hidden_features=arch["hidden_features"])
-    dummy = torch.Generator().manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
     estimator = builder(
-        torch.randn(16, arch["theta_dim"], generator=dummy),
-        torch.randn(16, arch["x_dim"], generator=dummy),
+        torch.randn(16, arch["theta_dim"], generator=generator),
+        torch.randn(16, arch["x_dim"], generator=generator),
     )
     estimator.load_state_dict(payload["state_dict"])
     estimator.architecture = arch  # type: ignore[attr-defined]

@@ -1,0 +1,86 @@
+"""The WW binning study's report: plots and the lines the CLI prints."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from obsforge.observables.binning import voronoi_binning
+
+__all__ = ["plot_binning", "report_binning"]
+
+
+def plot_binning(
+    study, fisher: np.ndarray, result: dict[str, Any], alpha: np.ndarray, weight: np.ndarray, folder
+) -> None:
+    """For a WW ``study``: retained (vs bins), alpha_voronoi (the fit sample's alpha (B, n)
+    with weights (B,), in 27 Voronoi cells) and bounds (1-sigma ellipses) in ``folder``."""
+    from obsforge.plotting import new_figure, save_figure
+
+    # Retained information vs number of bins.
+    fig, ax = new_figure(figsize=(7, 5))
+    for method, rows in result["binning"].items():
+        ax.plot(rows["bins"], rows["retained"], "o-", label=method)
+    ax.axhline(0.99, color="grey", lw=1, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of bins")
+    ax.set_ylabel(r"retained $[\det F_{binned} / \det F]^{1/3}$")
+    ax.legend()
+    save_figure(fig, folder / "retained")
+
+    if len(fisher) < 2:
+        return
+    # alpha scatter (first two couplings) coloured by 27 Voronoi cells.
+    cells = voronoi_binning(alpha, weight, fisher, 27, restarts=1)
+    rng = np.random.default_rng(0)
+    p = weight / weight.sum()
+    show = rng.choice(len(alpha), size=min(20_000, len(alpha)), replace=False, p=p)
+    fig, ax = new_figure(figsize=(7, 6))
+    ax.scatter(alpha[show, 0], alpha[show, 1], c=cells.labels[show] % 10, cmap="tab10", s=2)
+    ax.set_xlabel(f"alpha({study.couplings[0]})")
+    ax.set_ylabel(f"alpha({study.couplings[1]})")
+    ax.set_title("optimal observables, 27 Voronoi cells (unweighted events)", fontsize=11)
+    save_figure(fig, folder / "alpha_voronoi")
+
+    # 1-sigma ellipses of each pair of couplings (others profiled).
+    covariance = np.linalg.inv(fisher)
+    pairs = list(itertools.combinations(range(len(fisher)), 2))
+    if not pairs:
+        return
+    fig, axes = new_figure(ncols=len(pairs), figsize=(5 * len(pairs), 4.8), squeeze=False)
+    angle = np.linspace(0, 2 * np.pi, 200)
+    for ax, (i, j) in zip(axes[0], pairs, strict=True):
+        block = covariance[np.ix_([i, j], [i, j])]
+        chol = np.linalg.cholesky(block)
+        ellipse = chol @ np.stack([np.cos(angle), np.sin(angle)])
+        ax.plot(ellipse[0], ellipse[1], color="tab:blue", label="unbinned optimal observables")
+        ax.set_xlabel(study.couplings[i])
+        ax.set_ylabel(study.couplings[j])
+        ax.ticklabel_format(style="sci", scilimits=(0, 0))
+    axes[0, 0].legend(fontsize=9)
+    energy, lumi = study.process.sqrt_s, study.luminosity_ab
+    fig.suptitle(f"1$\\sigma$ at {lumi:g} ab$^{{-1}}$, sqrt(s) = {energy:g} GeV")
+    save_figure(fig, folder / "bounds")
+
+
+def report_binning(result) -> list[str]:
+    summary = result.summary
+    lines = [
+        f"sigma(WW -> l nu q q') = {summary['sigma_pb']:.4f} pb, "
+        f"{summary['expected_events']:.3g} expected events"
+    ]
+    for name, sigma in summary["bounds"]["sigma"].items():
+        lines.append(f"  {name}: 1 sigma = {sigma:.3g}")
+    for method, rows in summary["retained"].items():
+        text = ", ".join(f"{k} bins {v:.3f}" for k, v in rows.items())
+        lines.append(f"  retained ({method}): {text}")
+    if "reco" in summary:
+        reco = summary["reco"]
+        lines.append(
+            f"  reco level (SALLY): retained {reco['retained']:.3f} "
+            f"(perfect detector, q/qbar unknown: {reco['retained_perfect_detector_folded']:.3f})"
+        )
+    lines.append(f"report: {result.path / 'report'} (retained, alpha_voronoi, bounds .png/.pdf)")
+    return lines
