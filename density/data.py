@@ -17,7 +17,9 @@ __all__ = [
     "SampleConfig",
     "bootstrap_counts",
     "importance_subsample",
+    "jet_groups",
     "jet_split",
+    "jet_uniform",
     "weight_cut",
 ]
 
@@ -47,7 +49,7 @@ def jet_split(jet_id: np.ndarray, config: SampleConfig) -> np.ndarray:
     A hash of (jet id, seed) makes the split stateless: the same jet lands in the same set in
     every chunk and every run.
     """
-    u = _jet_uniform(jet_id, config.seed)
+    u = jet_uniform(jet_id, config.seed)
     split = np.full(len(u), TRAIN, dtype=np.int8)
     split[u < config.test_fraction + config.validation_fraction * (1 - config.test_fraction)] = (
         VALIDATION
@@ -56,7 +58,21 @@ def jet_split(jet_id: np.ndarray, config: SampleConfig) -> np.ndarray:
     return split
 
 
-def _jet_uniform(jet_id: np.ndarray, seed: int) -> np.ndarray:
+def jet_groups(jet_id: np.ndarray, n_groups: int, seed: int) -> np.ndarray:
+    """Group floor(u G) in [0, G) of every jet, from the same hash as :func:`jet_split`: with
+    the split's seed, the groups g < f G hold exactly the jets of the first fraction f (the test
+    jets when f = test_fraction and f G is whole), so moments kept per group give the moments of
+    any split, and resampling groups is a bootstrap over jets.
+
+    >>> ids = np.arange(100_000)
+    >>> config = SampleConfig(test_fraction=0.25, seed=3)
+    >>> bool(np.all((jet_groups(ids, 20, 3) < 5) == (jet_split(ids, config) == TEST)))
+    True
+    """
+    return np.minimum((jet_uniform(jet_id, seed) * n_groups).astype(np.int64), n_groups - 1)
+
+
+def jet_uniform(jet_id: np.ndarray, seed: int) -> np.ndarray:
     """A uniform number in [0, 1) per jet from a stateless hash of (jet id, seed)."""
     mixed = np.asarray(jet_id, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     mixed ^= np.uint64((seed * 0xBF58476D1CE4E5B9) % 2**64)
@@ -73,7 +89,7 @@ def bootstrap_counts(jet_id: np.ndarray, replica: int) -> np.ndarray:
     from scipy.stats import poisson
 
     cdf = poisson.cdf(np.arange(20), 1.0)
-    return np.searchsorted(cdf, _jet_uniform(jet_id, 1_000_003 + replica), side="right")
+    return np.searchsorted(cdf, jet_uniform(jet_id, 1_000_003 + replica), side="right")
 
 
 def weight_cut(weights: np.ndarray, n_target: float) -> float:

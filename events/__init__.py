@@ -17,6 +17,7 @@ from obsforge.events.pythia_top import (
     chunk_plan,
     generate_top_events,
     pythia_settings,
+    top_event_batches,
 )
 from obsforge.events.vbf import VBFConfig, VBFCuts, VBFDetector, generate_vbf
 from obsforge.events.vbf_amplitude import VBFAmplitudes
@@ -44,6 +45,7 @@ __all__ = [
     "chunk_plan",
     "folded_scores",
     "generate_top_events",
+    "top_event_batches",
     "generate_vbf",
     "generate_ww",
     "pythia_settings",

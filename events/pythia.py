@@ -6,11 +6,12 @@ the error on a refused setting and the cross-section bookkeeping are the same ev
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_PYTHIA_SEED", "derive_seed", "run_pythia", "seed_settings"]
+__all__ = ["MAX_PYTHIA_SEED", "derive_seed", "pythia_batches", "run_pythia", "seed_settings"]
 
 MAX_PYTHIA_SEED = 900_000_000  # PYTHIA accepts Random:seed in [0, 900000000]
 MILLIBARN_TO_PICOBARN = 1e9
@@ -35,6 +36,29 @@ def derive_seed(*entropy: int) -> int:
     return int(state) % MAX_PYTHIA_SEED + 1
 
 
+def _initialised(settings: list[str]) -> Any:
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for setting in settings:
+        if not pythia.readString(setting):
+            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
+    if not pythia.init():
+        raise RuntimeError(f"PYTHIA failed to initialise with settings {settings}")
+    return pythia
+
+
+def _cross_section(pythia: Any) -> dict[str, Any]:
+    info = pythia.infoPython()
+    codes = [int(c) for c in info.codesHard()]
+    return {
+        "sigma_pb": info.sigmaGen() * MILLIBARN_TO_PICOBARN,
+        "sigma_err_pb": info.sigmaErr() * MILLIBARN_TO_PICOBARN,
+        "sigma_by_code_pb": {c: info.sigmaGen(c) * MILLIBARN_TO_PICOBARN for c in codes},
+        "n_tried": int(info.nTried()),
+    }
+
+
 def run_pythia(settings: list[str], n_events: int) -> tuple[Any, dict[str, Any]]:
     """Initialise PYTHIA with ``settings`` and generate ``n_events`` events in one batch.
 
@@ -42,22 +66,22 @@ def run_pythia(settings: list[str], n_events: int) -> tuple[Any, dict[str, Any]]
     event record, and ``info``) and PYTHIA's cross-section estimate: ``sigma_pb`` and
     ``sigma_err_pb`` in total and ``sigma_by_code_pb`` per process code, and ``n_tried``.
     """
-    import pythia8mc
-
     if n_events <= 0:
         raise ValueError(f"n_events = {n_events}: must be a positive number of events")
-    pythia = pythia8mc.Pythia("", False)
-    for setting in settings:
-        if not pythia.readString(setting):
-            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
-    if not pythia.init():
-        raise RuntimeError(f"PYTHIA failed to initialise with settings {settings}")
+    pythia = _initialised(settings)
     batch = pythia.nextBatch(n_events, "fail")
-    info = pythia.infoPython()
-    codes = [int(c) for c in info.codesHard()]
-    return batch, {
-        "sigma_pb": info.sigmaGen() * MILLIBARN_TO_PICOBARN,
-        "sigma_err_pb": info.sigmaErr() * MILLIBARN_TO_PICOBARN,
-        "sigma_by_code_pb": {c: info.sigmaGen(c) * MILLIBARN_TO_PICOBARN for c in codes},
-        "n_tried": int(info.nTried()),
-    }
+    return batch, _cross_section(pythia)
+
+
+def pythia_batches(
+    settings: list[str], n_events: int, batch_size: int, info: dict[str, Any]
+) -> Iterator[Any]:
+    """One PYTHIA run of ``n_events`` events delivered in batches of at most ``batch_size``
+    (memory bounded by a batch; the same events as one :func:`run_pythia` call of the same
+    settings). ``info`` is filled with the cross-section estimate after the last batch."""
+    if n_events <= 0 or batch_size <= 0:
+        raise ValueError(f"n_events = {n_events}, batch_size = {batch_size}: must be positive")
+    pythia = _initialised(settings)
+    for start in range(0, n_events, batch_size):
+        yield pythia.nextBatch(min(batch_size, n_events - start), "fail")
+    info.update(_cross_section(pythia))

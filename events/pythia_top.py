@@ -13,6 +13,8 @@ awkward array ``[event][particle]`` with fields ``px, py, pz, E`` (GeV) and ``pi
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 import awkward as ak
@@ -26,7 +28,7 @@ from pydantic import (
 )
 
 from obsforge.config import MAX_TASKS, Config, Count
-from obsforge.events.pythia import derive_seed, run_pythia, seed_settings
+from obsforge.events.pythia import derive_seed, pythia_batches, run_pythia, seed_settings
 
 __all__ = [
     "TopJetEvents",
@@ -34,6 +36,7 @@ __all__ = [
     "chunk_plan",
     "generate_top_events",
     "pythia_settings",
+    "top_event_batches",
 ]
 
 NEUTRINOS = (12, 14, 16)
@@ -49,6 +52,30 @@ class TopJetEvents(Config):
     chunk_size: Count = Field(1000, description="events per task and per output file")
     ecm: PositiveFloat = Field(2000.0, description="centre-of-mass energy Q in GeV")
     seed: NonNegativeInt = Field(1, description="base seed; each (mass, chunk) derives its own")
+
+    @field_validator("masses", mode="before")
+    @classmethod
+    def _mass_grid(cls, masses: Any) -> Any:
+        """``{low, high, step}`` stands for the grid low, low + step, ..., high."""
+        if not isinstance(masses, dict):
+            return masses
+        if set(masses) != {"low", "high", "step"}:
+            raise ValueError(
+                f"a mass grid has exactly the keys low, high, step; got {sorted(masses)}"
+            )
+        low, high, step = (masses[k] for k in ("low", "high", "step"))
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high, step)
+        ):
+            raise ValueError(f"mass grid {masses}: low, high and step must be numbers")
+        if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(step)):
+            raise ValueError(f"mass grid {masses}: low, high and step must be finite")
+        if step <= 0 or high < low:
+            raise ValueError(f"mass grid {masses}: need step > 0 and high >= low")
+        n = int(round((high - low) / step))
+        if n > 100_000 or abs(low + n * step - high) > 1e-6 * step:
+            raise ValueError(f"mass grid {masses}: (high - low) / step must be a whole number")
+        return [round(low + i * step, 9) for i in range(n + 1)]
 
     @field_validator("masses")
     @classmethod
@@ -147,15 +174,44 @@ def chunk_plan(config: TopJetEvents) -> list[dict[str, Any]]:
 
 
 def generate_top_events(
-    m_top: float, n_events: int, seed: int, ecm: float = 2000.0
+    m_top: float, n_events: int, seed: int, ecm: float = 2000.0, extra: Sequence[str] = ()
 ) -> tuple[ak.Array, dict[str, float]]:
     """Generate ``n_events`` e+e- -> t tbar events and return their visible final states.
 
     Returns ``(particles, info)``: particles is ``[event][particle]`` with ``px, py, pz, E`` in
     GeV and ``pid``; info has PYTHIA's estimated cross section (``sigma_pb``, ``sigma_err_pb``,
-    including the hadronic W branching fractions) and the number of tried events.
+    including the hadronic W branching fractions) and the number of tried events. ``extra``:
+    further PYTHIA settings (a tune, a hadronisation parameter), read after the process's.
     """
-    events, info = run_pythia(pythia_settings(m_top, ecm, seed), n_events)
+    events, info = run_pythia([*pythia_settings(m_top, ecm, seed), *extra], n_events)
+    return _visible(events), _sigma(info)
+
+
+def top_event_batches(
+    m_top: float,
+    n_events: int,
+    seed: int,
+    ecm: float,
+    batch_size: int,
+    info: dict[str, float],
+    extra: Sequence[str] = (),
+) -> Iterator[ak.Array]:
+    """The events of :func:`generate_top_events` (same settings, same seed, same events) in
+    batches of at most ``batch_size``, so that memory is bounded by a batch. ``info`` receives
+    the cross section after the last batch."""
+    raw: dict[str, Any] = {}
+    settings = [*pythia_settings(m_top, ecm, seed), *extra]
+    for events in pythia_batches(settings, n_events, batch_size, raw):
+        yield _visible(events)
+    info.update(_sigma(raw))
+
+
+def _sigma(info: dict[str, Any]) -> dict[str, float]:
+    return {key: info[key] for key in ("sigma_pb", "sigma_err_pb", "n_tried")}
+
+
+def _visible(events: Any) -> ak.Array:
+    """Final-state particles other than neutrinos, [event][particle] with px, py, pz, E, pid."""
     prt = events.prt
     keep = prt.status > 0
     for pid in NEUTRINOS:
@@ -170,6 +226,4 @@ def generate_top_events(
             "pid": ak.values_astype(visible.id, np.int32),
         }
     )
-    return ak.to_packed(particles), {
-        key: info[key] for key in ("sigma_pb", "sigma_err_pb", "n_tried")
-    }
+    return ak.to_packed(particles)

@@ -98,6 +98,14 @@ COMMANDS = (
         fastjet=True,
     ),
     Command(
+        "eeec-stream",
+        "top jets streamed through the compiled EEEC kernel: shape moments + training subsample",
+        "top_stream:StreamStudy",
+        "top_stream:run_stream",
+        "stream_report:report_stream",
+        fastjet=True,
+    ),
+    Command(
         "pdffit",
         "NNPDF-style replica fit of a neural-network PDF to DIS data (runcard YAML)",
         "pdffit.runcard:PDFRunCard",

@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 from obsforge.config import Config
 from obsforge.observables.shapes import TriangleShape
 
-__all__ = ["ShapeGrid", "shape_edges", "shape_histograms"]
+__all__ = ["ShapeGrid", "ShapePatch", "scan_shapes", "shape_edges", "shape_histograms"]
 
 
 class ShapeGrid(Config):
@@ -52,6 +52,49 @@ class ShapeGrid(Config):
             for n2 in axis
             if n2 >= n1
         ]
+
+
+class ShapePatch(Config):
+    """A fine square of shapes around a centre: n1, n2 = centre +- half_width in steps of step
+    (points with n1 < 1 or n2 < n1 dropped)."""
+
+    centre: tuple[float, float] = Field(..., description="(n1, n2) at the middle of the patch")
+    half_width: float = Field(0.1, gt=0.0, le=2.0)
+    step: float = Field(0.02, gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _whole(self) -> ShapePatch:
+        ratio = self.half_width / self.step
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) > 100:
+            raise ValueError(
+                f"half_width / step = {ratio:g}: must be a whole number of at most 100 steps"
+            )
+        return self
+
+    def shapes(self, delta: float) -> list[TriangleShape]:
+        k = int(round(self.half_width / self.step))
+        offsets = np.arange(-k, k + 1) * self.step
+        return [
+            TriangleShape(n1=n1, n2=n2, delta=delta)
+            for n1 in np.round(self.centre[0] + offsets, 10).tolist()
+            for n2 in np.round(self.centre[1] + offsets, 10).tolist()
+            if 1.0 <= n1 <= n2
+        ]
+
+
+def scan_shapes(grid: ShapeGrid, patches: list[ShapePatch] = ()) -> list[TriangleShape]:
+    """The grid's shapes followed by those of the patches not already in it (rounded to 1e-9).
+
+    >>> len(scan_shapes(ShapeGrid(steps=21), [ShapePatch(centre=(1.0, 2.0))]))  # 231 + 66 - 6
+    291
+    """
+    shapes, known = [], set()
+    for shape in grid.shapes() + [s for p in patches for s in p.shapes(grid.delta)]:
+        key = (round(shape.n1, 9), round(shape.n2, 9))
+        if key not in known:
+            known.add(key)
+            shapes.append(shape)
+    return shapes
 
 
 def _shape_index(zeta: np.ndarray, shapes: list[TriangleShape]) -> list[np.ndarray]:

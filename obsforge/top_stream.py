@@ -1,0 +1,289 @@
+"""The streamed top-jet EEEC sample: PYTHIA -> jets -> compiled EEEC kernel, one pass per chunk.
+
+Stage ``eeec-stream``: one Dask task per (mass, chunk) generates its events in batches, clusters
+them and runs :func:`~obsforge.observables.eeec_stream.eeec_stream` on each batch; nothing of the
+size of "all triplets" is ever held or written. Per chunk it writes
+
+``moments-<chunk>.npz``  shape moments of every shape of the scan (grid + fine patches), per group
+                         of jets (:class:`~obsforge.observables.eeec_stream.StreamMoments`);
+``sample-<chunk>.parquet`` the energy-weighted triplet subsample for surrogate training
+                         (zeta1, zeta2, zeta3, weight = w / p, m_top, jet_id);
+``jets-<chunk>.parquet``  one row per jet: four-momentum, mass, subjets, EEEC weight sum and the
+                         longest-side peak sums;
+``chunk-<chunk>.json``    counts, the subsample's w_cut, the longest-side histogram, timings.
+
+Chunks are checksummed and reused as in every stage; :func:`load_moments` and
+:func:`load_sample` read one mass, a mass range or all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from pydantic import Field
+
+from obsforge.config import MAX_COUNT, Config, Count, RunName
+from obsforge.density.data import jet_groups, weight_cut
+from obsforge.events.pythia_top import TopJetEvents, chunk_plan, top_event_batches
+from obsforge.observables.eeec_stream import (
+    FINE_EDGES,
+    ShapeSet,
+    StreamMoments,
+    eeec_stream,
+    triplet_weights,
+)
+from obsforge.observables.jets import JetConfig, top_jet_subjets
+from obsforge.observables.longest_side import PEAK_WINDOW, ZETA3_EDGES
+from obsforge.parallel import Execution, dask_client, map_tasks
+from obsforge.rundir import StageDir, StageResult
+from obsforge.search.observable import ShapeGrid, ShapePatch, scan_shapes
+
+__all__ = ["StreamSettings", "StreamStudy", "load_moments", "load_sample", "run_stream"]
+
+STREAM_VERSION = 1
+
+
+class StreamSettings(Config):
+    """The ``stream`` section: which shapes get moments, and the training subsample."""
+
+    shapes: ShapeGrid = ShapeGrid()
+    patches: list[ShapePatch] = Field(
+        [ShapePatch(centre=(1.02, 1.99)), ShapePatch(centre=(1.1, 1.3))],
+        description="fine patches (step 0.02): the published optimum and our earlier best",
+    )
+    groups: int = Field(20, ge=2, le=1000, description="jet groups for the bootstrap")
+    group_seed: int = Field(
+        0, ge=0, description="jet hash seed (the density split's seed: groups align with it)"
+    )
+    triplets_per_mass: Count = Field(300_000, description="expected subsample size per mass")
+    batch_events: int = Field(250, ge=1, le=MAX_COUNT, description="events held at once")
+
+    def shape_list(self):
+        return scan_shapes(self.shapes, self.patches)
+
+
+class StreamStudy(Config):
+    """Configuration of the streamed EEEC sample (YAML sections top_jets, jets, stream)."""
+
+    name: RunName = "default"
+    runs_dir: str = Field("runs", description="folder that holds all runs")
+    top_jets: TopJetEvents
+    jets: JetConfig = JetConfig()
+    stream: StreamSettings = StreamSettings()
+    pythia: list[str] = Field(
+        [], description="extra PYTHIA settings (a tune, a hadronisation parameter)"
+    )
+
+
+def _stem(m_top: float, chunk: int) -> str:
+    return f"m{m_top:.3f}-c{chunk:04d}"
+
+
+def _stream_chunk(
+    stage: StageDir,
+    study: StreamStudy,
+    m_top: float,
+    chunk: int,
+    n_events: int,
+    seed: int,
+    jet_id_offset: int,
+) -> dict[str, Any]:
+    """Events -> jets -> kernel for one (mass, chunk), batch by batch; writes its four files."""
+    settings = study.stream
+    shapes = ShapeSet.of(settings.shape_list())
+    moments = StreamMoments.zeros(settings.groups, len(shapes), len(FINE_EDGES) - 1)
+    target = settings.triplets_per_mass * n_events / study.top_jets.events_per_mass
+    clock = {"events": 0.0, "jets": 0.0, "kernel": 0.0}
+    info: dict[str, float] = {}
+    samples, tables, w_cut, n_jets, n_triplets = [], [], None, 0, 0
+    hist, sumw2 = np.zeros(len(ZETA3_EDGES) - 1), np.zeros(len(ZETA3_EDGES) - 1)
+    batches = top_event_batches(
+        m_top, n_events, seed, study.top_jets.ecm, settings.batch_events, info, study.pythia
+    )
+    start = time.process_time()
+    for particles in batches:
+        now = time.process_time()
+        clock["events"] += now - start
+        table, subjets = top_jet_subjets(particles, study.jets)
+        start, now = now, time.process_time()
+        clock["jets"] += now - start
+        if w_cut is None:  # the first batch fixes the cut: E[kept] = target over the chunk
+            weights = triplet_weights(subjets)
+            w_cut = weight_cut(weights, target * len(particles) / n_events)
+        ids = np.arange(n_jets, n_jets + len(table), dtype=np.int64) + jet_id_offset
+        out = eeec_stream(
+            subjets,
+            ids,
+            jet_groups(ids, settings.groups, settings.group_seed),
+            shapes,
+            moments,
+            w_cut,
+            peak_window=PEAK_WINDOW,
+        )
+        start = time.process_time()
+        clock["kernel"] += start - now
+        counts = ak.to_numpy(table.n_subjets).astype(np.int64)
+        n_triplets += int((counts * (counts - 1) * (counts - 2) // 6).sum())
+        hist += out["zeta3_hist"]
+        sumw2 += out["zeta3_sumw2"]
+        samples.append(
+            {
+                "zeta1": out["zeta"][:, 0].astype(np.float32),
+                "zeta2": out["zeta"][:, 1].astype(np.float32),
+                "zeta3": out["zeta"][:, 2].astype(np.float32),
+                "weight": out["weight"].astype(np.float32),
+                "jet_id": ids[out["jet"]],
+            }
+        )
+        columns = {name: ak.to_numpy(table[name]) for name in table.fields}
+        columns["event"] = columns["event"] + settings.batch_events * len(tables)
+        tables.append(
+            {
+                **columns,
+                "jet_id": ids,
+                "weight_sum": out["weight_sum"],
+                "peak_w": out["peak_w"],
+                "peak_s": out["peak_s"],
+            }
+        )
+        n_jets += len(table)
+    stem = _stem(m_top, chunk)
+    sample = {k: np.concatenate([s[k] for s in samples]) for k in samples[0]}
+    sample["m_top"] = np.full(len(sample["jet_id"]), m_top, dtype=np.float32)
+    jets = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
+    jets["m_top"] = np.full(n_jets, m_top)
+    stage.write(f"sample-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(sample), tmp))
+    stage.write(f"jets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(jets), tmp))
+    stage.write(f"moments-{stem}.npz", lambda tmp: _save_npz(tmp, moments.arrays()))
+    summary = {
+        "m_top": m_top,
+        "chunk": chunk,
+        "seed": seed,
+        "n_events": n_events,
+        "n_jets": n_jets,
+        "n_triplets": n_triplets,
+        "n_sample": len(sample["jet_id"]),
+        "w_cut": w_cut,
+        "zeta3_hist": hist.tolist(),
+        "zeta3_sumw2": sumw2.tolist(),
+        "cpu_seconds": clock,
+        **info,
+    }
+    stage.write(f"chunk-{stem}.json", lambda tmp: tmp.write_text(json.dumps(summary)))
+    return summary
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def _outputs(m_top: float, chunk: int) -> list[str]:
+    stem = _stem(m_top, chunk)
+    return [
+        f"sample-{stem}.parquet",
+        f"jets-{stem}.parquet",
+        f"moments-{stem}.npz",
+        f"chunk-{stem}.json",
+    ]
+
+
+def run_stream(study: StreamStudy, execution: Execution | None = None) -> StageResult:
+    """Generate, cluster and stream every (mass, chunk); reuse the chunks already done."""
+    execution = execution or Execution()
+    stage = StageDir(study.runs_dir, study.name, "eeec-stream", study, version=STREAM_VERSION)
+    if (done := stage.result()) is not None:
+        return done
+    plan = chunk_plan(study.top_jets)
+    stage.begin(seeds={_stem(t["m_top"], t["chunk"]): t["seed"] for t in plan})
+    max_jets = study.jets.n_jets * study.top_jets.chunk_size
+    tasks = [
+        {
+            "stage": stage,
+            "study": study,
+            "m_top": t["m_top"],
+            "chunk": t["chunk"],
+            "n_events": t["n_events"],
+            "seed": t["seed"],
+            "jet_id_offset": i * max_jets,
+        }
+        for i, t in enumerate(plan)
+        if not all(stage.is_valid(n) for n in _outputs(t["m_top"], t["chunk"]))
+    ]
+    with dask_client(execution) as client:
+        map_tasks(client, _stream_chunk, tasks, "events -> jets -> EEEC")
+    chunks = [
+        json.loads(stage.output_path(_outputs(t["m_top"], t["chunk"])[-1]).read_text())
+        for t in plan
+    ]
+    outputs = [name for t in plan for name in _outputs(t["m_top"], t["chunk"])]
+    return stage.complete(outputs, _summary(study, chunks))
+
+
+def _summary(study: StreamStudy, chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    shapes = study.stream.shape_list()
+    masses = study.top_jets.masses
+    per = {m: [c for c in chunks if c["m_top"] == m] for m in masses}
+    cpu = {k: sum(c["cpu_seconds"][k] for c in chunks) for k in ("events", "jets", "kernel")}
+    return {
+        "masses": masses,
+        "n_jets": [sum(c["n_jets"] for c in per[m]) for m in masses],
+        "n_triplets": [sum(c["n_triplets"] for c in per[m]) for m in masses],
+        "n_sample": [sum(c["n_sample"] for c in per[m]) for m in masses],
+        "sigma_pb": [float(np.mean([c["sigma_pb"] for c in per[m]])) for m in masses],
+        "shapes": [[s.n1, s.n2] for s in shapes],
+        "delta": study.stream.shapes.delta,
+        "fine_edges": FINE_EDGES.tolist(),
+        "groups": study.stream.groups,
+        "zeta3_edges": ZETA3_EDGES.tolist(),
+        "zeta3_hist": [np.sum([c["zeta3_hist"] for c in per[m]], axis=0).tolist() for m in masses],
+        "zeta3_sumw2": [
+            np.sum([c["zeta3_sumw2"] for c in per[m]], axis=0).tolist() for m in masses
+        ],
+        "cpu_seconds": cpu,
+    }
+
+
+# -- reading a finished stage ----------------------------------------------------------------------
+def _files(result: StageResult, kind: str, masses: tuple[float, float] | None) -> dict[float, list]:
+    """The ``kind`` files of a finished stage by mass, for masses in [low, high] (all: None)."""
+    by_mass: dict[float, list[Path]] = {}
+    for name in sorted(result.manifest["outputs"]):
+        if not name.startswith(f"{kind}-m"):
+            continue
+        m_top = float(name[len(kind) + 2 :].split("-c")[0])
+        if masses is None or masses[0] - 1e-9 <= m_top <= masses[1] + 1e-9:
+            by_mass.setdefault(m_top, []).append(result.path / name)
+    return dict(sorted(by_mass.items()))
+
+
+def load_moments(
+    result: StageResult, masses: tuple[float, float] | None = None
+) -> tuple[np.ndarray, list[StreamMoments]]:
+    """The shape moments of every mass in [low, high] (all: None), chunks of a mass summed:
+    (masses (M,), [StreamMoments per mass])."""
+    out = []
+    files = _files(result, "moments", masses)
+    for paths in files.values():
+        total = None
+        for path in paths:
+            with np.load(path, allow_pickle=False) as data:
+                moments = StreamMoments(**{k: data[k] for k in data.files})
+            total = moments if total is None else total.__iadd__(moments)
+        out.append(total)
+    return np.array(list(files)), out
+
+
+def load_sample(
+    result: StageResult, masses: tuple[float, float] | None = None
+) -> dict[str, np.ndarray]:
+    """The training subsample of the masses in [low, high] (all: None) as flat arrays:
+    zeta1, zeta2, zeta3, weight (float32, weight = w / p), m_top (float32), jet_id (int64)."""
+    paths = [p for group in _files(result, "sample", masses).values() for p in group]
+    merged = ak.concatenate([ak.from_parquet(p) for p in paths])
+    return {name: ak.to_numpy(merged[name]) for name in merged.fields}
