@@ -106,6 +106,14 @@ COMMANDS = (
         fastjet=True,
     ),
     Command(
+        "fisher",
+        "Fisher ranking of every EEEC shape from the streamed moments (streams if needed)",
+        "fisher_scan:FisherStudy",
+        "fisher_scan:run_fisher",
+        "fisher_report:report_fisher",
+        fastjet=True,
+    ),
+    Command(
         "pdffit",
         "NNPDF-style replica fit of a neural-network PDF to DIS data (runcard YAML)",
         "pdffit.runcard:PDFRunCard",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 __all__ = ["report_stream"]
@@ -11,7 +12,9 @@ def report_stream(result: Any) -> list[str]:
     s = result.summary
     masses, jets = s["masses"], s["n_jets"]
     disk = sum(p.stat().st_size for p in result.path.iterdir() if p.is_file())
-    cpu = s["cpu_seconds"]
+    timing = result.path / "timing.json"
+    # Runs of the first version kept the CPU times in the summary.
+    cpu = json.loads(timing.read_text())["cpu_seconds"] if timing.exists() else s["cpu_seconds"]
     n_jets, n_triplets = sum(jets), sum(s["n_triplets"])
     return [
         f"{len(masses)} masses in [{min(masses):g}, {max(masses):g}] GeV: {n_jets} jets "

@@ -10,7 +10,10 @@ size of "all triplets" is ever held or written. Per chunk it writes
                          (zeta1, zeta2, zeta3, weight = w / p, m_top, jet_id);
 ``jets-<chunk>.parquet``  one row per jet: four-momentum, mass, subjets, EEEC weight sum and the
                          longest-side peak sums;
-``chunk-<chunk>.json``    counts, the subsample's w_cut, the longest-side histogram, timings.
+``chunk-<chunk>.json``    counts, the subsample's w_cut, the longest-side histogram.
+
+CPU times per chunk go to ``timing-<chunk>.json`` and, summed, to ``timing.json``: outside the
+manifest, so that a run, and a resumed run, are reproducible bit for bit.
 
 Chunks are checksummed and reused as in every stage; :func:`load_moments` and
 :func:`load_sample` read one mass, a mass range or all of them.
@@ -27,6 +30,7 @@ import awkward as ak
 import numpy as np
 from pydantic import Field
 
+from obsforge.atomic import atomic_write_json
 from obsforge.config import MAX_COUNT, Config, Count, RunName
 from obsforge.density.data import jet_groups, weight_cut
 from obsforge.events.pythia_top import TopJetEvents, chunk_plan, top_event_batches
@@ -171,9 +175,10 @@ def _stream_chunk(
         "w_cut": w_cut,
         "zeta3_hist": hist.tolist(),
         "zeta3_sumw2": sumw2.tolist(),
-        "cpu_seconds": clock,
         **info,
     }
+    # CPU times vary from run to run: kept beside the chunk, outside the manifest.
+    atomic_write_json(stage.path / f"timing-{stem}.json", clock)
     stage.write(f"chunk-{stem}.json", lambda tmp: tmp.write_text(json.dumps(summary)))
     return summary
 
@@ -222,6 +227,16 @@ def run_stream(study: StreamStudy, execution: Execution | None = None) -> StageR
         for t in plan
     ]
     outputs = [name for t in plan for name in _outputs(t["m_top"], t["chunk"])]
+    timings = [stage.path / f"timing-{_stem(t['m_top'], t['chunk'])}.json" for t in plan]
+    cpu = [json.loads(p.read_text()) for p in timings if p.exists()]
+    atomic_write_json(
+        stage.path / "timing.json",
+        {
+            "chunks_timed": len(cpu),
+            "chunks": len(plan),
+            "cpu_seconds": {k: sum(c[k] for c in cpu) for k in ("events", "jets", "kernel")},
+        },
+    )
     return stage.complete(outputs, _summary(study, chunks))
 
 
@@ -229,7 +244,6 @@ def _summary(study: StreamStudy, chunks: list[dict[str, Any]]) -> dict[str, Any]
     shapes = study.stream.shape_list()
     masses = study.top_jets.masses
     per = {m: [c for c in chunks if c["m_top"] == m] for m in masses}
-    cpu = {k: sum(c["cpu_seconds"][k] for c in chunks) for k in ("events", "jets", "kernel")}
     return {
         "masses": masses,
         "n_jets": [sum(c["n_jets"] for c in per[m]) for m in masses],
@@ -245,7 +259,6 @@ def _summary(study: StreamStudy, chunks: list[dict[str, Any]]) -> dict[str, Any]
         "zeta3_sumw2": [
             np.sum([c["zeta3_sumw2"] for c in per[m]], axis=0).tolist() for m in masses
         ],
-        "cpu_seconds": cpu,
     }
 
 

@@ -1,0 +1,187 @@
+"""The surrogate-free Fisher ranking of EEEC shapes (stage ``fisher``).
+
+Reads the shape moments of a streamed sample (:mod:`obsforge.top_stream`) and ranks every
+shape by its per-jet Fisher information on m_top at m0
+(:func:`~obsforge.search.fisher.fisher_ranking`), with a bootstrap over jets; optionally fits
+a second sample generated with other PYTHIA settings (a tune) with the nominal mean curves: the
+mass shift of the best shapes in units of their statistical width (the robustness column).
+Writes ``fisher.json`` and the plots of :mod:`obsforge.fisher_report`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from obsforge.config import Config, Count
+from obsforge.fisher_report import plot_fisher
+from obsforge.parallel import Execution
+from obsforge.rundir import StageDir, StageResult
+from obsforge.search.fisher import FisherRanking, fisher_ranking, mass_shift
+from obsforge.top_stream import StreamStudy, load_moments, run_stream
+
+__all__ = ["FisherSettings", "FisherStudy", "run_fisher"]
+
+FISHER_VERSION = 1
+
+
+class Robustness(Config):
+    """A second sample at m0 with other PYTHIA settings, fitted with the nominal curves."""
+
+    pythia: list[str] = Field(..., min_length=1, description="e.g. ['Tune:ee = 3']")
+    events: Count = Field(10_000, description="events at m0")
+    chunk_size: Count = Field(5000)
+
+
+class FisherSettings(Config):
+    """The ``fisher`` section."""
+
+    m0: float = Field(172.5, description="m_top at which the information is evaluated (GeV)")
+    bandwidth: float = Field(3.0, gt=0, description="half-width of the local fit in m_top (GeV)")
+    degree: int = Field(2, ge=1, le=4, description="degree of the local polynomial")
+    n_bins: int = Field(12, ge=2, le=32, description="zeta1 bins per shape (merged fine bins)")
+    coverage: float = Field(0.98, gt=0, le=1, description="central part of each marginal")
+    n_jets: Count = Field(5000, description="jets of the quoted widths")
+    target_half_width: float = Field(0.31, gt=0, description="GeV; the published +- width")
+    named: list[tuple[float, float]] = Field(
+        [(1.0, 1.0), (1.0, 2.0), (1.02, 1.99), (1.0, 1.3)],
+        description="shapes quoted by name; the third is the published optimum",
+    )
+    bootstrap: int = Field(200, ge=10, le=100_000)
+    seed: int = Field(0, ge=0)
+    robustness: Robustness | None = None
+
+
+class FisherStudy(StreamStudy):
+    """A streamed sample with a ``fisher`` section."""
+
+    fisher: FisherSettings = FisherSettings()
+
+    @model_validator(mode="after")
+    def _inside(self) -> FisherStudy:
+        masses = self.top_jets.masses
+        if not min(masses) <= self.fisher.m0 <= max(masses):
+            raise ValueError(
+                f"fisher.m0 = {self.fisher.m0}: must lie in the generated masses "
+                f"[{min(masses)}, {max(masses)}]"
+            )
+        known = {(round(s.n1, 9), round(s.n2, 9)) for s in self.stream.shape_list()}
+        for n1, n2 in self.fisher.named:
+            if (round(n1, 9), round(n2, 9)) not in known:
+                raise ValueError(
+                    f"fisher.named: shape ({n1:g}, {n2:g}) gets no moments; allowed: shapes of "
+                    "stream.shapes or stream.patches"
+                )
+        return self
+
+    def robustness_study(self) -> StreamStudy:
+        rob = self.fisher.robustness
+        top = self.top_jets.model_copy(
+            update={"masses": [self.fisher.m0], "events_per_mass": rob.events,
+                    "chunk_size": rob.chunk_size, "seed": self.top_jets.seed + 1}
+        )  # fmt: skip
+        fields = set(StreamStudy.model_fields) - {"top_jets", "pythia"}
+        return StreamStudy(**self.model_dump(include=fields), top_jets=top, pythia=rob.pythia)
+
+
+def run_fisher(study: FisherStudy, execution: Execution | None = None) -> StageResult:
+    """Rank every shape of the streamed sample by its Fisher information; plots and JSON."""
+    stream = run_stream(StreamStudy(**study.model_dump(exclude={"fisher"})), execution)
+    upstream = [stream.stage.hash]
+    alternative = None
+    if study.fisher.robustness is not None:
+        alternative = run_stream(study.robustness_study(), execution)
+        upstream.append(alternative.stage.hash)
+    stage = StageDir(study.runs_dir, study.name, "fisher", study.fisher, upstream, FISHER_VERSION)
+    if (done := stage.result()) is not None:
+        return done
+    stage.begin(seeds={"bootstrap": study.fisher.seed})
+    settings = study.fisher
+    masses, moments = load_moments(stream)
+    ranking = fisher_ranking(
+        masses,
+        moments,
+        np.array(stream.summary["shapes"]),
+        settings.m0,
+        settings.bandwidth,
+        settings.degree,
+        settings.n_bins,
+        settings.coverage,
+        settings.bootstrap,
+        settings.seed,
+    )
+    result = _result(ranking, settings, masses, moments)
+    if alternative is not None:
+        _, (alt,) = load_moments(alternative)
+        picks = [ranking.best()] + [ranking.index(*s) for s in settings.named]
+        shift, error = mass_shift(ranking, alt, picks)
+        result["robustness"] = {
+            "pythia": settings.robustness.pythia,
+            "n_jets": int(alt.n_jets.sum()),
+            "shapes": [ranking.shapes[i].tolist() for i in picks],
+            "shift_gev": shift.tolist(),
+            "shift_error_gev": error.tolist(),
+            "shift_over_sigma": (shift / error).tolist(),
+        }
+    stage.write("fisher.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
+    plot_fisher(result, ranking, masses, moments, stage.path / "report")
+    keys = ("best", "named", "n_jets", "m0", "best_bootstrap", "robustness")
+    return stage.complete(["fisher.json"], {k: result[k] for k in keys if k in result})
+
+
+def _result(ranking: FisherRanking, settings: FisherSettings, masses, moments) -> dict[str, Any]:
+    n = settings.n_jets
+    best = ranking.best()
+    widths = ranking.half_width(n)
+    boot_widths = ranking.half_width(n, ranking.bootstrap)
+    low, high = np.percentile(boot_widths, [16, 84], axis=0, method="nearest")
+    published = ranking.index(*settings.named[2])
+    n_target = ranking.jets_for(settings.target_half_width, published)
+    picks = ranking.best_in_bootstrap()
+    frequency = np.bincount(picks, minlength=len(ranking.shapes)) / len(picks)
+    top = np.argsort(frequency)[::-1][:5]
+    rank = np.argsort(np.argsort(-ranking.bootstrap, axis=1), axis=1)  # 0 = best, per replica
+
+    def row(i: int) -> dict[str, Any]:
+        return {
+            "shape": ranking.shapes[i].tolist(),
+            "info_per_jet": float(ranking.info[i]),
+            "half_width": float(widths[i]),
+            "half_width_68": [float(low[i]), float(high[i])],
+            "half_width_at_target_jets": float(ranking.half_width(n_target)[i]),
+            "rank": int(np.sum(ranking.info > ranking.info[i])),
+            "rank_68": np.percentile(rank[:, i], [16, 84]).tolist(),
+            "best_fraction": float(frequency[i]),
+            "ratio_to_best": float(widths[i] / widths[best]),
+            "ratio_to_best_68": np.percentile(
+                boot_widths[:, i] / boot_widths[np.arange(len(picks)), picks],
+                [16, 84],
+                method="nearest",
+            ).tolist(),
+        }
+
+    return {
+        "m0": settings.m0,
+        "bandwidth": settings.bandwidth,
+        "degree": settings.degree,
+        "n_jets": n,
+        "masses": [float(masses.min()), float(masses.max()), len(masses)],
+        "jets_per_mass": [int(m.n_jets.sum()) for m in moments],
+        "target_half_width": settings.target_half_width,
+        "jets_for_target": float(n_target),
+        "shapes": ranking.shapes.tolist(),
+        "info_per_jet": ranking.info.tolist(),
+        "half_width": widths.tolist(),
+        "half_width_68": [low.tolist(), high.tolist()],
+        "best": row(best),
+        "best_bootstrap": {
+            "shapes": [ranking.shapes[i].tolist() for i in top],
+            "fraction": [float(frequency[i]) for i in top],
+            "n1_95": np.percentile(ranking.shapes[picks, 0], [2.5, 97.5]).tolist(),
+            "n2_95": np.percentile(ranking.shapes[picks, 1], [2.5, 97.5]).tolist(),
+        },
+        "named": [row(ranking.index(*s)) for s in settings.named],
+    }

@@ -1,0 +1,91 @@
+"""The streamed EEEC stage against the stored-triplet stage on the same events; resumption;
+the Fisher stage end to end on a tiny sample."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from obsforge.config import validate_config
+from obsforge.fisher_scan import FisherStudy, run_fisher
+from obsforge.observables.eeec_stream import FINE_EDGES
+from obsforge.parallel import Execution
+from obsforge.search.observable import shape_histograms
+from obsforge.top_eeec import load_triplets, run_eeec
+from obsforge.top_stream import StreamStudy, load_moments, load_sample, run_stream
+
+INLINE = Execution(workers=0)
+pytestmark = pytest.mark.integration
+
+
+def stream_of(tiny_study, **stream) -> StreamStudy:
+    """The stream study of the same events as ``tiny_study`` (same masses, chunks, seeds)."""
+    return validate_config(
+        StreamStudy,
+        {
+            "name": tiny_study.name,
+            "runs_dir": tiny_study.runs_dir,
+            "top_jets": tiny_study.top_jets.model_dump(),
+            "jets": tiny_study.jets.model_dump(),
+            "stream": {"shapes": {"steps": 6}, "batch_events": 7, **stream},
+        },
+    )
+
+
+def test_stream_keeps_what_the_stored_triplets_hold(tiny_study):
+    stored = run_eeec(tiny_study, INLINE)
+    # A subsample target far above the number of triplets keeps every triplet with weight w.
+    streamed = run_stream(stream_of(tiny_study, triplets_per_mass=10**9), INLINE)
+    triplets, sample = load_triplets(stored), load_sample(streamed)
+    order = np.lexsort((triplets["weight"], triplets["zeta3"], triplets["jet_id"]))
+    again = np.lexsort((sample["weight"], sample["zeta3"], sample["jet_id"]))
+    for name in ("zeta1", "zeta2", "zeta3", "weight", "m_top"):
+        np.testing.assert_allclose(sample[name][again], triplets[name][order], rtol=2e-7)
+    # The same jets, in the per-jet tables of both stages.
+    jets = [ak.concatenate([ak.from_parquet(p) for p in sorted(r.path.glob("jets-*.parquet"))])
+            for r in (stored, streamed)]  # fmt: skip
+    np.testing.assert_array_equal(jets[0].E, jets[1].E)
+    # Moments of every shape = histograms of the stored triplets of that mass (float32 storage
+    # moves a triplet across a window edge now and then: 1e-4 of the weight at most).
+    masses, moments = load_moments(streamed)
+    shapes = stream_of(tiny_study).stream.shape_list()
+    edges = np.tile(FINE_EDGES, (len(shapes), 1))
+    for m_top, m in zip(masses, moments, strict=True):
+        sel = triplets["m_top"] == m_top
+        zeta = np.stack([triplets[f"zeta{i}"][sel] for i in (1, 2, 3)], 1).astype(np.float64)
+        h = shape_histograms(zeta, triplets["weight"][sel].astype(np.float64), shapes, edges)
+        assert m.n_jets.sum() == len(np.unique(triplets["jet_id"][sel]))
+        np.testing.assert_allclose(m.sum_h.sum(0).sum(1), h.sum(1), rtol=1e-4, atol=1e-9)
+        assert m.sum_w.sum() == pytest.approx(
+            triplets["weight"][sel].sum(dtype=np.float64), rel=1e-6
+        )
+
+
+def test_stream_resumes_a_lost_chunk_bit_for_bit(tiny_study):
+    study = stream_of(tiny_study)
+    first = run_stream(study, INLINE)
+    lost = sorted(first.path.glob("moments-*.npz"))[1]
+    before = lost.read_bytes()
+    lost.unlink()
+    (first.path / "manifest.json").unlink()
+    again = run_stream(study, INLINE)
+    assert lost.read_bytes() == before
+    assert again.summary == first.summary
+
+
+def test_fisher_stage_ranks_every_shape(tiny_study):
+    config = stream_of(tiny_study).model_dump()
+    config["top_jets"]["masses"] = [170.0, 172.5, 175.0, 177.5, 180.0]
+    config["fisher"] = {"bandwidth": 6.0, "bootstrap": 20, "m0": 175.0,
+                        "named": [[1.0, 1.0], [1.0, 1.8], [1.02, 1.99], [1.4, 1.8]]}  # fmt: skip
+    result = run_fisher(validate_config(FisherStudy, config), INLINE)
+    s = result.summary
+    assert s["best"]["rank"] == 0 and s["best"]["ratio_to_best"] == 1.0
+    assert all(row["ratio_to_best"] >= 1.0 for row in s["named"])
+    assert (
+        abs(sum(s["best_bootstrap"]["fraction"]) - 1) < 1e-9
+        or sum(s["best_bootstrap"]["fraction"]) < 1
+    )
+    for stem in ("fisher_width", "fisher_width_n1", "fisher_mean"):
+        assert (result.path / "report" / f"{stem}.png").exists()
