@@ -39,6 +39,7 @@ __all__ = [
     "FINE_EDGES",
     "ShapeSet",
     "StreamMoments",
+    "eeec_longest_side",
     "eeec_stream",
     "eeec_triplets_compiled",
     "jet_arrays",
@@ -211,6 +212,47 @@ def _triplets(momenta, energies, offsets, out_zeta, out_weight, out_jet):
                     out_weight[t] = xij * (energies[start + k] / e_jet)
                     out_jet[t] = jet
                     t += 1
+
+
+@numba.njit(cache=True)
+def _longest_side(momenta, energies, offsets, edges, hist, sumw2):
+    """Energy-weighted histogram of the longest side (and its per-jet sum of squares)."""
+    n_bins = len(edges) - 1
+    per_jet = np.zeros(n_bins)
+    zeta = np.empty((1, 1))
+    bins = np.empty((1, 1), dtype=np.int64)
+    x = np.empty(1)
+    for jet in range(len(offsets) - 1):
+        start, n = offsets[jet], offsets[jet + 1] - offsets[jet]
+        if n < 3:
+            continue
+        if zeta.shape[0] < n:
+            zeta, bins, x = np.empty((n, n)), np.empty((n, n), dtype=np.int64), np.empty(n)
+        _pair_zeta(momenta, start, n, zeta)
+        e_jet = 0.0
+        for a in range(n):
+            e_jet += energies[start + a]
+        for a in range(n):
+            x[a] = energies[start + a] / e_jet
+            for c in range(a + 1, n):
+                bins[a, c] = _bin(edges, zeta[a, c])
+        for i in range(n):
+            for j in range(i + 1, n):
+                xij, zij = x[i] * x[j], zeta[i, j]
+                for k in range(j + 1, n):
+                    zik, zjk = zeta[i, k], zeta[j, k]
+                    if zij >= zik and zij >= zjk:
+                        b = bins[i, j]
+                    elif zik >= zjk:
+                        b = bins[i, k]
+                    else:
+                        b = bins[j, k]
+                    if b >= 0:
+                        per_jet[b] += xij * x[k]
+        for b in range(n_bins):
+            hist[b] += per_jet[b]
+            sumw2[b] += per_jet[b] * per_jet[b]
+            per_jet[b] = 0.0
 
 
 @numba.njit(cache=True)
@@ -414,6 +456,17 @@ def eeec_triplets_compiled(subjets: ak.Array) -> dict[str, np.ndarray]:
         "weight": weight,
         "jet": jet,
     }
+
+
+def eeec_longest_side(subjets: ak.Array, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy-weighted histogram of the EEEC's longest side zeta3 over ``edges`` summed over the
+    jets, and the sum over jets of the squared per-jet contents (its variance): the quantity of
+    the ``eec`` package's EECLongestSide (N = 3), compiled, without holding the triplets."""
+    momenta, energies, offsets = jet_arrays(subjets)
+    edges = np.asarray(edges, dtype=np.float64)
+    hist, sumw2 = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
+    _longest_side(momenta, energies, offsets, edges, hist, sumw2)
+    return hist, sumw2
 
 
 def triplet_weights(subjets: ak.Array) -> np.ndarray:

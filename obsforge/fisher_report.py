@@ -102,7 +102,8 @@ def report_fisher(result: Any) -> list[str]:
 
     boot = s["best_bootstrap"]
     lines = [
-        f"Fisher 95% half-widths at m_t = {s['m0']:g} GeV for {n} jets:",
+        f"Fisher 95% half-widths at m_t = {s['m0']:g} GeV for {n} jets (mean fit +-"
+        f"{s.get('bandwidth', 0):g} GeV, degree {s.get('degree', 0)}):",
         line(s["best"], "best"),
         *(line(row, "") for row in s["named"]),
         "best in the bootstrap: "
@@ -112,6 +113,12 @@ def report_fisher(result: Any) -> list[str]:
         )
         + f"; 95% of optima in n1 {boot['n1_95']}, n2 {boot['n2_95']}",
     ]
+    for v in s.get("fit_variations", []):
+        lines.append(
+            f"  mean fit +-{v['bandwidth']:g} GeV, degree {v['degree']}: best {_label(v['best'])} "
+            f"+- {v['best_half_width']:.3f} GeV; named: "
+            + ", ".join(f"{w:.3f}" for w in v["named_half_width"])
+        )
     if "robustness" in s:
         r = s["robustness"]
         lines.append(

@@ -40,8 +40,12 @@ class FisherSettings(Config):
     """The ``fisher`` section."""
 
     m0: float = Field(172.5, description="m_top at which the information is evaluated (GeV)")
-    bandwidth: float = Field(3.0, gt=0, description="half-width of the local fit in m_top (GeV)")
-    degree: int = Field(2, ge=1, le=4, description="degree of the local polynomial")
+    bandwidth: float = Field(6.0, gt=0, description="half-width of the local fit in m_top (GeV)")
+    degree: int = Field(1, ge=1, le=4, description="degree of the local polynomial")
+    fit_variations: list[tuple[float, int]] = Field(
+        [(3.0, 2), (10.01, 1), (10.01, 2)],
+        description="other (bandwidth, degree) of the mean fit, for its systematic uncertainty",
+    )
     n_bins: int = Field(12, ge=2, le=32, description="zeta1 bins per shape (merged fine bins)")
     coverage: float = Field(0.98, gt=0, le=1, description="central part of each marginal")
     n_jets: Count = Field(5000, description="jets of the quoted widths")
@@ -114,6 +118,10 @@ def run_fisher(study: FisherStudy, execution: Execution | None = None) -> StageR
         settings.seed,
     )
     result = _result(ranking, settings, masses, moments)
+    result["fit_variations"] = [
+        _variation(masses, moments, ranking, settings, bandwidth, degree)
+        for bandwidth, degree in settings.fit_variations
+    ]
     if alternative is not None:
         _, (alt,) = load_moments(alternative)
         picks = [ranking.best()] + [ranking.index(*s) for s in settings.named]
@@ -128,8 +136,25 @@ def run_fisher(study: FisherStudy, execution: Execution | None = None) -> StageR
         }
     stage.write("fisher.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
     plot_fisher(result, ranking, masses, moments, stage.path / "report")
-    keys = ("best", "named", "n_jets", "m0", "best_bootstrap", "robustness")
+    keys = ("best", "named", "n_jets", "m0", "bandwidth", "degree", "best_bootstrap",
+            "fit_variations", "robustness")  # fmt: skip
     return stage.complete(["fisher.json"], {k: result[k] for k in keys if k in result})
+
+
+def _variation(masses, moments, nominal, settings, bandwidth, degree) -> dict[str, Any]:
+    """Best shape and the named shapes' widths with another fit of the mean curves."""
+    other = fisher_ranking(
+        masses, moments, nominal.shapes, settings.m0, bandwidth, degree, settings.n_bins,
+        settings.coverage, n_bootstrap=0,
+    )  # fmt: skip
+    widths = other.half_width(settings.n_jets)
+    return {
+        "bandwidth": bandwidth,
+        "degree": degree,
+        "best": other.shapes[other.best()].tolist(),
+        "best_half_width": float(widths[other.best()]),
+        "named_half_width": [float(widths[other.index(*s)]) for s in settings.named],
+    }
 
 
 def _result(ranking: FisherRanking, settings: FisherSettings, masses, moments) -> dict[str, Any]:

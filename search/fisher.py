@@ -141,7 +141,7 @@ def fisher_ranking(
     degree: int = 2,
     n_bins: int = 12,
     coverage: float = 0.98,
-    n_bootstrap: int = 200,
+    n_bootstrap: int = 200,  # 0: no bootstrap
     seed: int = 0,
 ) -> FisherRanking:
     """Rank ``shapes`` (S, 2) by their per-jet Fisher information on m_top at m0.

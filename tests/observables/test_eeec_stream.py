@@ -11,6 +11,7 @@ from obsforge.observables.eeec_stream import (
     FINE_EDGES,
     ShapeSet,
     StreamMoments,
+    eeec_longest_side,
     eeec_stream,
     eeec_triplets_compiled,
 )
@@ -117,3 +118,12 @@ def test_shape_set_refuses_mixed_band_widths_and_duplicates():
         ShapeSet.of([TriangleShape(n1=1, n2=1, delta=0.01), TriangleShape(n1=1, n2=2, delta=0.02)])
     with pytest.raises(ValueError, match="distinct"):
         ShapeSet.of([TriangleShape(n1=1, n2=1), TriangleShape(n1=1, n2=1)])
+
+
+def test_compiled_longest_side_histogram_equals_the_triplet_histogram():
+    jets = random_jets(120, 22, seed=8)
+    t = eeec_triplets(jets)
+    hist, sumw2 = eeec_longest_side(jets, ZETA3_EDGES)
+    per_jet = per_jet_histogram(t["zeta3"], t["weight"], t["jet"], len(jets), ZETA3_EDGES)
+    np.testing.assert_allclose(hist, per_jet.sum(0), rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(sumw2, (per_jet**2).sum(0), rtol=1e-12, atol=1e-20)
