@@ -103,6 +103,7 @@ COMMANDS = (
         "top_stream:StreamStudy",
         "top_stream:run_stream",
         "stream_report:report_stream",
+        ignore=("fisher",),
         fastjet=True,
     ),
     Command(

@@ -40,7 +40,7 @@ def plot_fisher(
     bar = fig.colorbar(points, ax=ax)
     bar.set_label(f"Fisher 95% half-width for {n} jets [GeV]", fontsize=13)
     ax.plot(*best, "r*", ms=16, label=f"best {_label(best)}")
-    ax.plot(*published, "wo", mfc="none", mew=2, ms=13, label=f"published {_label(published)}")
+    ax.plot(*published, "ko", mfc="none", mew=2, ms=13, label=f"published {_label(published)}")
     ax.set_xlabel("$n_1$")
     ax.set_ylabel("$n_2$")
     ax.set_title(rf"$m_t$ = {result['m0']:g} GeV, {len(shapes)} shapes", fontsize=12)
@@ -71,9 +71,10 @@ def plot_fisher(
         )
         sigma = np.sqrt(variance[k] / n_jets)  # the per-jet variance at m0, for every mass
         ax.errorbar(masses, x[:, s, k], yerr=sigma, fmt="o", ms=3, label="PYTHIA")
-        ax.plot(grid, fits @ x[:, s, k], "r-", label="local quadratic fit")
+        degree = ("linear", "quadratic", "cubic", "quartic")[result["degree"] - 1]
+        ax.plot(grid, fits @ x[:, s, k], "r-", label=f"local {degree} fit")
         ax.set_xlabel(r"$m_t$ [GeV]")
-        ax.set_ylabel(f"fraction in bin {k + 1}")
+        ax.set_ylabel(f"fraction of weight in bin {k + 1}", fontsize=16)
         ax.set_title(f"shape {_label(shape)}", fontsize=12)
         ax.legend(fontsize=10)
     save_figure(fig, folder / "fisher_mean")
