@@ -26,13 +26,13 @@ __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
 @dataclass(frozen=True)
 class Command:
-    """One subcommand: its config model and stage function (``module:name``) and a printer."""
+    """One subcommand: its config model and stage function (``module:name``). What it prints
+    is the result's :meth:`~obsforge.rundir.StageResult.summary`."""
 
     name: str
     help: str
     model: str
     run: str
-    report: str
     # Sections of a shared config that this command does not read (the top-jet commands accept
     # a scan config such as ``demo`` and ignore its density/search sections).
     ignore: tuple[str, ...] = ()
@@ -50,7 +50,6 @@ COMMANDS = (
         "e+e- -> t tbar with PYTHIA 8 (visible final state, per top mass)",
         "top_eeec:TopEEECStudy",
         "top_eeec:run_top_jets",
-        "eeec_report:report_events",
         ignore=("density", "search"),
     ),
     Command(
@@ -58,7 +57,6 @@ COMMANDS = (
         "top jets -> C/A subjets -> EEEC triplets and plots (generates if needed)",
         "top_eeec:TopEEECStudy",
         "top_eeec:run_eeec",
-        "eeec_report:report_eeec",
         ignore=("density", "search"),
         fastjet=True,
     ),
@@ -67,7 +65,6 @@ COMMANDS = (
         "train the EEEC surrogate (flow or MLP) and test its closure",
         "eeec_density:DensityStudy",
         "eeec_density:run_density",
-        "density_report:report_density",
         ignore=("search",),
         fastjet=True,
     ),
@@ -77,7 +74,6 @@ COMMANDS = (
         "95%% HPD width of the m_top posterior",
         "shape_scan:ScanStudy",
         "shape_scan:run_scan",
-        "shape_scan:report_lines",
         fastjet=True,
     ),
     Command(
@@ -86,7 +82,6 @@ COMMANDS = (
         "kept by uniform, Voronoi and optimal-transport binnings",
         "ww_binning:WWStudy",
         "ww_binning:run_ww_fisher",
-        "ww_report:report_binning",
     ),
     Command(
         "cp-observable",
@@ -94,7 +89,6 @@ COMMANDS = (
         "significance table",
         "cp_observable:CPStudy",
         "cp_observable:run_cp_observable",
-        "cp_observable:report_lines",
         fastjet=True,
     ),
     Command(
@@ -102,7 +96,6 @@ COMMANDS = (
         "top jets streamed through the compiled EEEC kernel: shape moments + training subsample",
         "top_stream:StreamStudy",
         "top_stream:run_stream",
-        "stream_report:report_stream",
         ignore=("fisher",),
         fastjet=True,
     ),
@@ -111,7 +104,6 @@ COMMANDS = (
         "Fisher ranking of every EEEC shape from the streamed moments (streams if needed)",
         "fisher_scan:FisherStudy",
         "fisher_scan:run_fisher",
-        "fisher_report:report_fisher",
         fastjet=True,
     ),
     Command(
@@ -119,7 +111,6 @@ COMMANDS = (
         "NNPDF-style replica fit of a neural-network PDF to DIS data (runcard YAML)",
         "pdffit.runcard:PDFRunCard",
         "pdf_fit:run_pdffit",
-        "pdf_fit:report_lines",
     ),
 )
 
@@ -217,7 +208,7 @@ def _run(args) -> int:
 
         fastjet._swig.ClusterSequence.print_banner()  # once per run; workers stay quiet
     result = _load(command.run)(config, execution)
-    for line in _load(command.report)(result):
+    for line in result.summary():
         print(line)
     return 0
 

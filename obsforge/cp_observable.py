@@ -152,7 +152,7 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
         "expected_sm_events": n_sm,
         "luminosity_fb": study.luminosity_fb,
         "branching_ratio": study.branching_ratio,
-        "events": events_stage.summary,
+        "events": events_stage.numbers,
         "sm_validation": validation,
         "train_events": int(train_rows.sum()),
         "test_events": int(test_rows.sum()),
@@ -201,7 +201,7 @@ def _save_torch(model, path) -> None:
 
 def expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> float:
     """L x BR x sigma_PYTHIA x (selected, SM-corrected weight per generated event)."""
-    summary = events_stage.summary
+    summary = events_stage.numbers
     per_generated = events["sm_correction"].sum() / summary["generated"]
     return (
         study.luminosity_fb
@@ -214,7 +214,7 @@ def expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> flo
 
 def _sm_validation(events_stage: StageResult) -> dict[str, float]:
     """sigma_ZZ / sigma_WW fusion: PYTHIA's, and with the exact LO matrix element."""
-    summary = events_stage.summary
+    summary = events_stage.numbers
     sigma = summary["sigma_by_code_pb"]
     correction = summary["sm_correction_mean"]
     if "906" not in sigma or "907" not in sigma:

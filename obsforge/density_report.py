@@ -69,7 +69,7 @@ def plot_closure(closure: list[dict[str, Any]], stem, settings) -> None:
 
 
 def report_density(result) -> list[str]:
-    summary = result.summary
+    summary = result.numbers
     lines = [
         f"{summary['model']} (energy-weighted: {summary['energy_weighted']}), "
         f"{summary['epochs']} epochs, best validation loss {summary['best_val_loss']:.4f}"

@@ -285,7 +285,7 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     history = histories[0]
     surrogate.info["history"] = histories if settings.ensemble > 1 else history
     stage.write("model.pt", surrogate.save)
-    closure = _closure(surrogate, study, data, data_stage.summary["test_total_weight"])
+    closure = _closure(surrogate, study, data, data_stage.numbers["test_total_weight"])
     stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
     plot_closure(closure, stage.path / "report" / "closure", settings)
     summary = {

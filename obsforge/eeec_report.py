@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["report_events", "report_eeec", "plot_longest_side"]
+__all__ = ["plot_eeec", "plot_longest_side", "report_eeec", "report_events"]
 
 
 def plot_longest_side(
@@ -57,8 +57,25 @@ def plot_longest_side(
     return save_figure(fig, stem)
 
 
+def plot_eeec(result, masses: list[float] | None = None) -> list[Path]:
+    """The longest-side figure of a finished ``eeec`` stage, from its numbers (default: the
+    lightest and the heaviest mass)."""
+    config = json.loads((result.path / "config.json").read_text())["config"]
+    events = json.loads((result.upstream("top-jets").path / "config.json").read_text())["config"]
+    if masses is None:
+        generated = sorted(float(m) for m in result.numbers["masses"])
+        masses = [generated[0], generated[-1]]
+    title = (
+        rf"$e^+e^- \to t\bar t$, $Q$ = {events['ecm'] / 1000:g} TeV, "
+        rf"anti-$k_t$ $R$ = {config['jet_r']:g}, C/A subjets $r$ = {config['subjet_r']:g}"
+    )
+    return plot_longest_side(
+        result.numbers, masses, result.path / "report" / "zeta3_longest_side", title
+    )
+
+
 def report_events(result) -> list[str]:
-    return [json.dumps(result.summary, indent=2), f"events: {result.path}"]
+    return [json.dumps(result.numbers, indent=2), f"events: {result.path}"]
 
 
 def report_eeec(result) -> list[str]:
@@ -66,10 +83,10 @@ def report_eeec(result) -> list[str]:
         f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
         f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
         f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
-        for mass, row in result.summary["masses"].items()
+        for mass, row in result.numbers["masses"].items()
     ]
-    n_jets = sum(row["n_jets"] for row in result.summary["masses"].values())
-    n_triplets = sum(row["n_triplets"] for row in result.summary["masses"].values())
+    n_jets = sum(row["n_jets"] for row in result.numbers["masses"].values())
+    n_triplets = sum(row["n_triplets"] for row in result.numbers["masses"].values())
     size = sum(p.stat().st_size for p in result.path.glob("triplets-*.parquet"))
     lines.append(
         f"total: {n_jets} jets, {n_triplets} triplets, {size / 1e6:.0f} MB of triplet files "

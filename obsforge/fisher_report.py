@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from obsforge.search.fisher import FisherRanking, local_fit_weights
 from obsforge.search.moments import merge_bins, ratio_means
 
-__all__ = ["plot_fisher", "report_fisher"]
+__all__ = ["plot_fisher", "replot_fisher", "report_fisher"]
 
 
 def _label(shape) -> str:
@@ -80,6 +81,24 @@ def plot_fisher(
     save_figure(fig, folder / "fisher_mean")
 
 
+def replot_fisher(result: Any) -> list[Path]:
+    """The figures of a finished ``fisher`` stage, drawn again from its upstream moments."""
+    from obsforge.fisher_scan import FisherSettings
+    from obsforge.search.fisher import fisher_ranking
+    from obsforge.top_stream import load_moments
+
+    settings = FisherSettings(**json.loads((result.path / "config.json").read_text())["config"])
+    stream = result.upstream("eeec-stream")
+    masses, moments = load_moments(stream)
+    ranking = fisher_ranking(
+        masses, moments, np.array(stream.numbers["shapes"]), settings.m0, settings.bandwidth,
+        settings.degree, settings.n_bins, settings.coverage, n_bootstrap=0,
+    )  # fmt: skip
+    fisher = json.loads((result.path / "fisher.json").read_text())
+    plot_fisher(fisher, ranking, masses, moments, result.path / "report")
+    return sorted((result.path / "report").glob("fisher*.p[dn][gf]"))
+
+
 def _fit_at(masses: np.ndarray, m: float, bandwidth: float, degree: int) -> np.ndarray:
     """Weights of the fitted mean at m (NaN where the window holds too few masses)."""
     try:
@@ -89,7 +108,7 @@ def _fit_at(masses: np.ndarray, m: float, bandwidth: float, degree: int) -> np.n
 
 
 def report_fisher(result: Any) -> list[str]:
-    s = result.summary
+    s = result.numbers
     n = s["n_jets"]
 
     def line(row: dict[str, Any], name: str) -> str:

@@ -108,7 +108,7 @@ def run_fisher(study: FisherStudy, execution: Execution | None = None) -> StageR
     ranking = fisher_ranking(
         masses,
         moments,
-        np.array(stream.summary["shapes"]),
+        np.array(stream.numbers["shapes"]),
         settings.m0,
         settings.bandwidth,
         settings.degree,

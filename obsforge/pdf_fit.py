@@ -161,7 +161,7 @@ def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
 
 def report_lines(result: StageResult) -> list[str]:
     """What ``obsforge pdffit`` prints: chi2 per dataset, the comparison with NNPDF3.1."""
-    s = result.summary
+    s = result.numbers
     timing = result.path / "timing.json"
     seconds = json.loads(timing.read_text())["fit_seconds"] if timing.exists() else float("nan")
     lines = [f"{s['replicas']} replicas ({s['replicas_kept']} pass the post-fit selection) in "

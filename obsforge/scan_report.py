@@ -104,7 +104,7 @@ def _plot_coverage(result: dict[str, Any], stem) -> None:
 
 def report_lines(result: StageResult) -> list[str]:
     """The scan's headline numbers as printable lines (CLI and script)."""
-    summary = result.summary
+    summary = result.numbers
     best, exact = summary["best"], summary["best_exact"]
     lines = [
         f"best shape {best['shape']}: 95% HPD half-width {best['hpd95_half_width']:.3f} GeV "

@@ -9,7 +9,7 @@ __all__ = ["report_stream"]
 
 
 def report_stream(result: Any) -> list[str]:
-    s = result.summary
+    s = result.numbers
     masses, jets = s["masses"], s["n_jets"]
     disk = sum(p.stat().st_size for p in result.path.iterdir() if p.is_file())
     timing = result.path / "timing.json"

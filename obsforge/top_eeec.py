@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from obsforge.config import Config, RunName
-from obsforge.eeec_report import plot_longest_side
+from obsforge.eeec_report import plot_eeec, plot_longest_side
 from obsforge.events.pythia_top import TopJetEvents, chunk_plan, generate_top_events
 from obsforge.observables.eeec import eeec_triplets
 from obsforge.observables.jets import JetConfig, top_jet_subjets
@@ -248,15 +248,8 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
         result = stage.complete(
             [n for group in names for n in group], _eeec_summary(study.top_jets.masses, summaries)
         )
-    report = stage.path / "report"
-    if not (report / "zeta3_longest_side.png").exists():
-        title = (
-            rf"$e^+e^- \to t\bar t$, $Q$ = {study.top_jets.ecm / 1000:g} TeV, "
-            rf"anti-$k_t$ $R$ = {study.jets.jet_r:g}, C/A subjets $r$ = {study.jets.subjet_r:g}"
-        )
-        plot_longest_side(
-            result.summary, study.masses_to_plot(), report / "zeta3_longest_side", title
-        )
+    if not (stage.path / "report" / "zeta3_longest_side.png").exists():
+        plot_eeec(result, study.masses_to_plot())
     return result
 
 

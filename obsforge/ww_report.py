@@ -66,7 +66,7 @@ def plot_binning(
 
 
 def report_binning(result) -> list[str]:
-    summary = result.summary
+    summary = result.numbers
     lines = [
         f"sigma(WW -> l nu q q') = {summary['sigma_pb']:.4f} pb, "
         f"{summary['expected_events']:.3g} expected events"

@@ -69,3 +69,36 @@ def test_results_get_the_umask_mode_not_owner_only(tmp_path):
 
     path = atomic_write_json(tmp_path / "shared.json", {"x": 1})
     assert stat.S_IMODE(os.stat(path).st_mode) == FILE_MODE
+
+
+def test_result_protocol_numbers_summary_save_upstream(tmp_path):
+    from obsforge.reports import REPORTS
+
+    upstream = StageDir(tmp_path, "run", "top-jets", JetConfig(jet_r=0.8))
+    upstream.begin()
+    upstream.write("a.json", lambda tmp: tmp.write_text("{}"))
+    parent = upstream.complete(["a.json"], {"n": 1})
+    stage = StageDir(tmp_path, "run", "unregistered", JetConfig(), [parent.stage.hash])
+    stage.begin()
+    stage.write("b.txt", lambda tmp: tmp.write_text("b"))
+    (stage.path / "report").mkdir()
+    (stage.path / "report" / "figure.png").write_bytes(b"png")
+    result = stage.complete(["b.txt"], {"x": 2.5})
+    assert "unregistered" not in REPORTS and result.numbers == {"x": 2.5}
+    assert json.loads(result.summary()[0]) == {"x": 2.5}  # no printer: the numbers as JSON
+    assert result.plot() == [stage.path / "report" / "figure.png"]  # no plotter: the figures
+    found = result.upstream("top-jets")
+    assert found.path == parent.path and found.numbers == {"n": 1}
+    assert json.loads((found.path / "config.json").read_text())["config"]["jet_r"] == 0.8
+    with pytest.raises(FileNotFoundError, match="no finished upstream 'eeec'"):
+        result.upstream("eeec")
+    saved = result.save(tmp_path / "export")
+    assert (saved / "b.txt").read_text() == "b"
+    assert (saved / "report" / "figure.png").exists() and (saved / "manifest.json").exists()
+    # Every printer and plotter of the table exists.
+    import importlib
+
+    for report in REPORTS.values():
+        for path in filter(None, (report.printer, report.plotter)):
+            module, _, name = path.partition(":")
+            assert callable(getattr(importlib.import_module(f"obsforge.{module}"), name))

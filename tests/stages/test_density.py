@@ -36,7 +36,7 @@ def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch)
         },
     )
     result = run_density(study, Execution(workers=0))
-    summary = result.summary
+    summary = result.numbers
     assert summary["epochs"] == 2
     roles = {(row["m_top"], row["role"]) for row in summary["closure"]}
     assert roles == {(175.0, "held out"), (170.0, "trained")} or roles == {
@@ -63,7 +63,7 @@ def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch)
     density = {**study.density.model_dump(), "ensemble": 2}
     ensemble = validate_config(DensityStudy, {**study.model_dump(), "density": density})
     two = run_density(ensemble, Execution(workers=0))
-    assert two.path != result.path and two.summary["member_epochs"] == [2, 2]
+    assert two.path != result.path and two.numbers["member_epochs"] == [2, 2]
     assert EEECSurrogate.load(two.path / "model.pt").n_members == 2
     rows = json.loads((two.path / "closure.json").read_text())
     assert any(max(row["model_spread"]) > 0 for row in rows)
@@ -84,7 +84,7 @@ def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch)
     again = run_density(study, Execution(workers=0))
     assert {name: (again.path / name).read_bytes() for name in first} == first
     assert again.manifest["outputs"] == result.manifest["outputs"]
-    assert again.summary == result.summary
+    assert again.numbers == result.numbers
 
     monkeypatch.setattr(module, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
     assert run_density(study, Execution(workers=0)).manifest == again.manifest

@@ -45,7 +45,7 @@ def test_pdffit_stage_end_to_end(tmp_path):
         },
     )
     result = run_pdffit(card)
-    summary = result.summary
+    summary = result.numbers
     assert summary["sum_rules_max_deviation"] < 1e-6
     total = summary["chi2"][-1]
     assert total["dataset"] == "total" and total["points"] == 37 + 115
@@ -62,6 +62,6 @@ def test_pdffit_stage_end_to_end(tmp_path):
     from obsforge.parallel import Execution
 
     batched = card.model_copy(update={"batch_replicas": 2, "positivity": True})
-    summary = run_pdffit(batched, Execution(workers=0)).summary
+    summary = run_pdffit(batched, Execution(workers=0)).numbers
     assert summary["replicas"] == 3 and summary["sum_rules_max_deviation"] < 1e-6
     assert summary["positivity"]["scale_gev"] == pytest.approx(2.61, abs=0.01)

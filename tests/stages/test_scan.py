@@ -97,7 +97,7 @@ def test_scan_stage_end_to_end_is_cached_and_resumes(tmp_path, monkeypatch):
     # An interrupted scan (no manifest) reuses its trained estimators.
     (result.path / "manifest.json").unlink()
     again = run_scan(study, Execution(workers=0))
-    assert again.summary["best"] == result.summary["best"]
+    assert again.numbers["best"] == result.numbers["best"]
 
     # One estimator per shape (the Dask-parallel mode), reusing the cached upstream stages.
     monkeypatch.undo()

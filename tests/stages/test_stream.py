@@ -71,7 +71,7 @@ def test_stream_resumes_a_lost_chunk_bit_for_bit(tiny_study):
     (first.path / "manifest.json").unlink()
     again = run_stream(study, INLINE)
     assert lost.read_bytes() == before
-    assert again.summary == first.summary
+    assert again.numbers == first.numbers
 
 
 def test_fisher_stage_ranks_every_shape(tiny_study):
@@ -80,7 +80,7 @@ def test_fisher_stage_ranks_every_shape(tiny_study):
     config["fisher"] = {"bandwidth": 6.0, "bootstrap": 20, "m0": 175.0,
                         "named": [[1.0, 1.0], [1.0, 1.8], [1.02, 1.99], [1.4, 1.8]]}  # fmt: skip
     result = run_fisher(validate_config(FisherStudy, config), INLINE)
-    s = result.summary
+    s = result.numbers
     assert s["best"]["rank"] == 0 and s["best"]["ratio_to_best"] == 1.0
     assert all(row["ratio_to_best"] >= 1.0 for row in s["named"])
     assert (
@@ -88,4 +88,10 @@ def test_fisher_stage_ranks_every_shape(tiny_study):
         or sum(s["best_bootstrap"]["fraction"]) < 1
     )
     for stem in ("fisher_width", "fisher_width_n1", "fisher_mean"):
-        assert (result.path / "report" / f"{stem}.png").exists()
+        (result.path / "report" / f"{stem}.png").unlink()
+    # The study protocol: the figures are drawn again from the upstream moments.
+    drawn = result.plot()
+    for stem in ("fisher_width", "fisher_width_n1", "fisher_mean"):
+        assert result.path / "report" / f"{stem}.png" in drawn
+    assert result.summary()[0].startswith("Fisher 95% half-widths")
+    assert result.upstream("eeec-stream").numbers["masses"] == config["top_jets"]["masses"]

@@ -15,7 +15,7 @@ INLINE = Execution(workers=0)
 
 def test_study_runs_end_to_end_and_is_reused(tiny_study, monkeypatch):
     result = run_eeec(tiny_study, INLINE)
-    summary = result.summary
+    summary = result.numbers
     assert set(summary["masses"]) == {"170", "180"}
     for row in summary["masses"].values():
         assert row["n_jets"] == 2 * 60
@@ -23,6 +23,9 @@ def test_study_runs_end_to_end_and_is_reused(tiny_study, monkeypatch):
     assert (report / "zeta3_longest_side.png").exists() and (
         report / "zeta3_longest_side.pdf"
     ).exists()
+    (report / "zeta3_longest_side.png").unlink()
+    assert report / "zeta3_longest_side.png" in result.plot()  # drawn again from the numbers
+    assert any("total:" in line for line in result.summary())
 
     triplets = load_triplets(result)
     assert set(triplets) == {"zeta1", "zeta2", "zeta3", "weight", "m_top", "jet_id"}
@@ -65,7 +68,7 @@ def test_dask_workers_give_the_same_events_as_inline(tiny_study, tmp_path):
 
 @pytest.mark.integration
 def test_peak_of_longest_side_moves_with_top_mass(tiny_study):
-    masses = run_eeec(tiny_study, INLINE).summary["masses"]
+    masses = run_eeec(tiny_study, INLINE).numbers["masses"]
     low, high = masses["170"], masses["180"]
     # Tiny sample: only require the right sign within 3 sigma of the expected shift.
     shift = high["peak_mean_log_zeta3"] - low["peak_mean_log_zeta3"]
@@ -87,7 +90,7 @@ def test_peak_shift_is_significant_with_real_statistics(tmp_path):
             "top_jets": {"masses": [170.0, 180.0], "events_per_mass": 2000, "chunk_size": 1000},
         },
     )
-    masses = run_eeec(study, Execution(workers=2)).summary["masses"]
+    masses = run_eeec(study, Execution(workers=2)).numbers["masses"]
     low, high = masses["170"], masses["180"]
     shift = high["peak_mean_log_zeta3"] - low["peak_mean_log_zeta3"]
     sigma = np.hypot(high["peak_mean_log_zeta3_error"], low["peak_mean_log_zeta3_error"])

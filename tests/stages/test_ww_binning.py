@@ -46,7 +46,7 @@ def test_ww_stage_end_to_end(tmp_path):
         },
     )
     result = run_ww_fisher(study, Execution(workers=0))
-    summary = result.summary
+    summary = result.numbers
     assert summary["sigma_pb"] == pytest.approx(17.13 * WWConfig().branching, rel=0.03)
     sigma = summary["bounds"]["sigma"]
     assert set(sigma) == set(COUPLINGS) and all(0 < v < 1e-2 for v in sigma.values())
