@@ -35,6 +35,8 @@ from obsforge.events.vbf_amplitude import VBFAmplitudes, pythia_matrix_element
 from obsforge.events.ww_amplitude import ElectroweakInputs
 
 __all__ = [
+    "expected_events",
+    "fusion_ratio",
     "event_weights",
     "VBFConfig",
     "VBFCuts",
@@ -270,3 +272,34 @@ def generate_vbf(config: VBFConfig, n_events: int, seed: int) -> dict[str, Any]:
 def event_weights(events: dict[str, np.ndarray], c: float) -> np.ndarray:
     """w(c) = w_SM (1 + c R1 + c^2 R2) per event (w_SM: PYTHIA -> exact LO SM correction)."""
     return events["sm_correction"] * (1.0 + c * events["r1"] + c**2 * events["r2"])
+
+
+def expected_events(
+    sm_correction: np.ndarray,
+    n_generated: int,
+    sigma_pythia_pb: float,
+    luminosity_fb: float,
+    branching_ratio: float,
+) -> float:
+    """Expected SM events after the selection: L x BR x sigma_PYTHIA x (the selected events'
+    exact-over-PYTHIA weights summed, per generated event)."""
+    return (
+        luminosity_fb * 1e3 * branching_ratio * sigma_pythia_pb * sm_correction.sum() / n_generated
+    )
+
+
+def fusion_ratio(
+    sigma_by_code_pb: dict[str, float], correction: dict[str, float]
+) -> dict[str, float]:
+    """sigma(ZZ fusion) / sigma(WW fusion), PYTHIA's (process codes 906, 907) and with the exact
+    LO matrix element (PYTHIA's times the mean exact/PYTHIA weight of each channel); empty if
+    either process is missing."""
+    if "906" not in sigma_by_code_pb or "907" not in sigma_by_code_pb:
+        return {}
+    pythia = sigma_by_code_pb["906"] / sigma_by_code_pb["907"]
+    return {
+        "zz_over_ww_pythia": pythia,
+        "zz_over_ww_exact": pythia * correction["ZZ"] / correction["WW"],
+        "exact_over_pythia_ww": correction["WW"],
+        "exact_over_pythia_zz": correction["ZZ"],
+    }

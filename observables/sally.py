@@ -25,7 +25,7 @@ from torch import nn
 
 from obsforge.config import Config
 
-__all__ = ["DetectorConfig", "ScoreRegressor", "reco_features", "train_sally"]
+__all__ = ["DetectorConfig", "ScoreRegressor", "reco_features", "sally_information", "train_sally"]
 
 
 class DetectorConfig(Config):
@@ -190,3 +190,28 @@ def train_sally(
 
     history = train(model, tensors(~validation), tensors(validation), training, checkpoint)
     return model.cpu().eval(), history
+
+
+def sally_information(
+    predicted: np.ndarray,
+    alpha: np.ndarray,
+    folded: np.ndarray,
+    weight: np.ndarray,
+    luminosity: float,
+    couplings: tuple[str, ...],
+) -> dict[str, object]:
+    """What a SALLY score keeps, on test events: the Fisher information of the predicted score
+    t_hat(x) (reco level), relative to the parton-level score alpha and to the ideal score of a
+    perfect detector that cannot tell q from qbar (``folded``), with the bounds of both ends."""
+    from obsforge.observables.fisher import bounds, fisher_unbinned, retained_fraction
+
+    parton = fisher_unbinned(alpha, weight, luminosity)
+    reco = fisher_unbinned(predicted, weight, luminosity)
+    ideal = fisher_unbinned(folded, weight, luminosity)
+    return {
+        "fisher": reco.tolist(),
+        "retained": retained_fraction(reco, parton),
+        "retained_perfect_detector_folded": retained_fraction(ideal, parton),
+        "bounds": bounds(reco, couplings),
+        "parton_bounds_same_events": bounds(parton, couplings),
+    }

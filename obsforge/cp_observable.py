@@ -27,7 +27,8 @@ from pydantic import Field, model_validator
 
 from obsforge.atomic import atomic_torch_save, load_weights
 from obsforge.config import Config, RunName, check_names
-from obsforge.events.vbf import VBFConfig, event_weights
+from obsforge.cp_report import plot_cp, report_lines
+from obsforge.events.vbf import VBFConfig, event_weights, expected_events, fusion_ratio
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 from obsforge.symbolic.classifier import (
@@ -144,7 +145,8 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
     n_sm = expected_sm_events(study, events_stage, events)
     table = significance_table(observables, events, test_rows, n_sm, study.bins)
     pareto_significance(formula, x, events, test_rows, n_sm, study.bins)
-    validation = _sm_validation(events_stage)
+    numbers = events_stage.numbers
+    validation = fusion_ratio(numbers["sigma_by_code_pb"], numbers["sm_correction_mean"])
     result: dict[str, Any] = {
         "features": names,
         "formula": formula.to_json(),
@@ -162,7 +164,7 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
         "timings_s": timings,
     }
     stage.write("cp_observable.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
-    _plots(observables, events, test_rows, formula, stage.path / "report")
+    plot_cp(observables, events, test_rows, formula, stage.path / "report")
     (stage.path / "classifier-checkpoint.pt").unlink(missing_ok=True)
     summary = {
         "formula": result["formula"]["expression"],
@@ -200,82 +202,9 @@ def _save_torch(model, path) -> None:
 
 
 def expected_sm_events(study: CPStudy, events_stage: StageResult, events) -> float:
-    """L x BR x sigma_PYTHIA x (selected, SM-corrected weight per generated event)."""
-    summary = events_stage.numbers
-    per_generated = events["sm_correction"].sum() / summary["generated"]
-    return (
-        study.luminosity_fb
-        * 1e3
-        * study.branching_ratio
-        * summary["sigma_pythia_pb"]
-        * (per_generated)
-    )
-
-
-def _sm_validation(events_stage: StageResult) -> dict[str, float]:
-    """sigma_ZZ / sigma_WW fusion: PYTHIA's, and with the exact LO matrix element."""
-    summary = events_stage.numbers
-    sigma = summary["sigma_by_code_pb"]
-    correction = summary["sm_correction_mean"]
-    if "906" not in sigma or "907" not in sigma:
-        return {}
-    pythia = sigma["906"] / sigma["907"]
-    return {
-        "zz_over_ww_pythia": pythia,
-        "zz_over_ww_exact": pythia * correction["ZZ"] / correction["WW"],
-        "exact_over_pythia_ww": correction["WW"],
-        "exact_over_pythia_zz": correction["ZZ"],
-    }
-
-
-def _plots(observables, events, rows, formula, folder) -> None:
-    from obsforge.plotting import new_figure, save_figure
-
-    names = [n for n in observables if n != "rate only"]
-    fig, axes = new_figure(ncols=len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        values = observables[name][rows]
-        lo, hi = np.percentile(values, [0.5, 99.5])
-        edges = np.linspace(lo, hi, 31)
-        for c, style in ((1.0, "tab:red"), (0.0, "black"), (-1.0, "tab:blue")):
-            ax.hist(
-                values,
-                edges,
-                weights=event_weights(events, c)[rows],
-                histtype="step",
-                color=style,
-                label=f"c = {c:+g}",
-                density=False,
-            )
-        ax.set_xlabel(name, fontsize=9)
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"formula: ${formula.latex}$", fontsize=11)
-    save_figure(fig, folder / "distributions")
-
-    fig, ax = new_figure(figsize=(6, 4.5))
-    complexity = [p["complexity"] for p in formula.pareto]
-    ax.plot(complexity, [p["r2"] for p in formula.pareto], "o-")
-    chosen = next(p for p in formula.pareto if p["expression"] == str(formula.expression))
-    ax.plot([chosen["complexity"]], [chosen["r2"]], "r*", ms=14, label="chosen")
-    ax.set_xlabel("complexity")
-    ax.set_ylabel(r"$R^2$ with the antisymmetrised classifier")
-    ax.legend()
-    save_figure(fig, folder / "pareto")
-
-
-def report_lines(result: StageResult) -> list[str]:
-    """A printable summary: the formula, the significance table, where the report is."""
-    data = json.loads((result.path / "cp_observable.json").read_text())
-    lines = [
-        f"formula (CP-odd proven by sympy: {data['formula']['cp_odd_verified']}): "
-        f"{data['formula']['expression']}",
-        f"{data['test_events']} test events; {data['expected_sm_events']:.0f} expected SM events "
-        f"at {data['luminosity_fb']:g} fb^-1 x BR {data['branching_ratio']:g}",
-        f"{'observable':<30} {'Z(c=1 vs SM)':>13} {'Z(+1 vs -1)':>12}",
-    ]
-    for row in data["significance"]:
-        lines.append(
-            f"{row['observable']:<30} {row['z_vs_sm']:>13.2f} {row['z_plus_vs_minus']:>12.2f}"
-        )
-    lines.append(f"report: {result.path / 'report'} (distributions, pareto .png/.pdf)")
-    return lines
+    """Expected SM events of the selected sample at the study's luminosity and BR."""
+    n = events_stage.numbers
+    return expected_events(
+        events["sm_correction"], n["generated"], n["sigma_pythia_pb"], study.luminosity_fb,
+        study.branching_ratio,
+    )  # fmt: skip

@@ -44,7 +44,7 @@ REPORTS = {
     "density": Report("density_report:report_density"),
     "scan": Report("scan_report:report_lines"),
     "ww-fisher": Report("ww_report:report_binning"),
-    "cp-observable": Report("cp_observable:report_lines"),
+    "cp-observable": Report("cp_report:report_lines"),
     "eeec-stream": Report("stream_report:report_stream"),
     "fisher": Report("fisher_report:report_fisher", "fisher_report:replot_fisher"),
     "pdffit": Report("pdf_fit:report_lines"),

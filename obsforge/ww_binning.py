@@ -24,18 +24,12 @@ from pydantic import Field, model_validator
 from obsforge.config import MAX_COUNT, Config, RunName, check_names
 from obsforge.events.ww import WWConfig, folded_scores, generate_ww
 from obsforge.events.ww_amplitude import COUPLINGS
-from obsforge.observables.binning import transport_binning, uniform_binning, voronoi_binning
-from obsforge.observables.fisher import (
-    FisherAccumulator,
-    bounds,
-    fisher_binned,
-    fisher_unbinned,
-    optimal_observables,
-    retained_fraction,
-)
+from obsforge.observables.binning import retention_curves
+from obsforge.observables.fisher import FisherAccumulator, bounds, optimal_observables
 from obsforge.observables.sally import (
     DetectorConfig,
     reco_features,
+    sally_information,
     train_sally,
 )
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
@@ -151,7 +145,11 @@ def run_ww_fisher(study: WWStudy, execution: Execution | None = None) -> StageRe
         "bounds": bounds(fisher, tuple(study.couplings)),
     }
     samples = _samples(study)
-    result["binning"] = _binnings(study, fisher, samples)
+    settings = study.binning
+    result["binning"] = retention_curves(
+        *samples, fisher, settings.per_axis, settings.bins, settings.restarts,
+        settings.transport_events, lumi,
+    )  # fmt: skip
     if study.reco.enabled:
         result["reco"] = _sally(study, stage)
     stage.write("ww_fisher.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
@@ -211,49 +209,12 @@ def _sally(study: WWStudy, stage: StageDir) -> dict[str, Any]:
         checkpoint=stage.path / "sally-checkpoint.pt",
     )
     x_test, alpha_test, weight_test = samples["test"]
-    parton = fisher_unbinned(alpha_test, weight_test, lumi)
-    reco = fisher_unbinned(model.predict(x_test), weight_test, lumi)
-    ideal = fisher_unbinned(folded, weight_test, lumi)
+    info = sally_information(
+        model.predict(x_test), alpha_test, folded, weight_test, lumi, tuple(study.couplings)
+    )
     (stage.path / "sally-checkpoint.pt").unlink(missing_ok=True)
     return {
         "epochs": len(history),
         "best_val_loss": min(h["val_loss"] for h in history),
-        "fisher": reco.tolist(),
-        "retained": retained_fraction(reco, parton),
-        "retained_perfect_detector_folded": retained_fraction(ideal, parton),
-        "bounds": bounds(reco, tuple(study.couplings)),
-        "parton_bounds_same_events": bounds(parton, tuple(study.couplings)),
+        **info,
     }
-
-
-def _binnings(study: WWStudy, fisher: np.ndarray, samples) -> dict[str, dict[str, list]]:
-    """Retained information on the test sample, relative to its own unbinned F."""
-    settings = study.binning
-    alpha, weight, alpha_test, weight_test = samples
-    lumi = study.luminosity_pb
-    reference = fisher_unbinned(alpha_test, weight_test, lumi)
-
-    def score(binning) -> float:
-        labels = binning.assign(alpha_test)
-        return retained_fraction(
-            fisher_binned(alpha_test, weight_test, labels, binning.n_bins, lumi), reference
-        )
-
-    out: dict[str, dict[str, list]] = {}
-    uniform = [uniform_binning(alpha, weight, n) for n in settings.per_axis]
-    out["uniform"] = {"bins": [b.n_bins for b in uniform], "retained": [score(b) for b in uniform]}
-
-    def voronoi(k):
-        return voronoi_binning(alpha, weight, fisher, k, restarts=settings.restarts)
-
-    def transport(k):
-        return transport_binning(alpha, weight, fisher, k, n_transport=settings.transport_events)
-
-    for method, build in (("voronoi", voronoi), ("transport", transport)):
-        rows = {"bins": [], "retained": []}
-        for k in settings.bins:
-            rows["bins"].append(k)
-            rows["retained"].append(score(build(k)))
-            log.info("%s %d bins: retained %.4f", method, k, rows["retained"][-1])
-        out[method] = rows
-    return out
