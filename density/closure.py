@@ -23,7 +23,14 @@ from obsforge.config import MAX_COUNT, Config
 from obsforge.density.surrogate import EEECSurrogate
 from obsforge.observables.shapes import TriangleShape, in_shape, weighted_histogram
 
-__all__ = ["ClosureConfig", "closure_at_mass", "closure_edges", "member_samples", "shape_closure"]
+__all__ = [
+    "ClosureConfig",
+    "closure_at_mass",
+    "closure_edges",
+    "closure_table",
+    "member_samples",
+    "shape_closure",
+]
 
 
 class ClosureConfig(Config):
@@ -147,3 +154,20 @@ def closure_at_mass(
         )
         for shape in settings.triangle_shapes()
     ]
+
+
+def closure_table(
+    surrogate: EEECSurrogate,
+    data,
+    totals: dict[float, float],
+    settings: ClosureConfig,
+    masses: list[tuple[float, str]],
+) -> list[dict[str, Any]]:
+    """Closure rows of every shape at every (mass, role) of ``masses`` (role: "trained" or
+    "held out", recorded in each row); totals: the test jets' EEEC weight per mass."""
+    rows = []
+    for m_top, role in masses:
+        for row in closure_at_mass(surrogate, data, totals[m_top], settings, m_top):
+            row["role"] = role
+            rows.append(row)
+    return rows

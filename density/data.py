@@ -8,15 +8,19 @@ by w_cut -- so a few hundred thousand triplets carry the information of tens of 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from pydantic import Field, model_validator
 
 from obsforge.config import MAX_COUNT, Config
+from obsforge.observables.shapes import TriangleShape, in_shape
 
 __all__ = [
     "SampleConfig",
     "bootstrap_counts",
     "importance_subsample",
+    "training_arrays",
     "jet_groups",
     "jet_split",
     "jet_uniform",
@@ -124,3 +128,60 @@ def importance_subsample(
     p = np.minimum(1.0, weights / cut)
     keep = np.flatnonzero(rng.random(len(weights)) < p)
     return keep, weights[keep] / p[keep]
+
+
+KINDS = ("weighted", "unweighted")
+
+
+def training_arrays(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray, float]],
+    config: SampleConfig,
+    train_masses: set[float],
+    chunks_per_mass: dict[float, int],
+    closure_shapes: list[TriangleShape],
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], dict[float, float]]:
+    """The training and closure arrays from chunks of triplets (zeta (T, 3), weight (T,),
+    jet_id (T,), m_top), read once, chunk by chunk.
+
+    Jets of a training mass are split by :func:`jet_split`; every jet of another mass (a hold-
+    out) is a test jet. Training: per chunk, ``triplets_per_mass / chunks`` triplets of the
+    train + validation jets, importance-subsampled for the energy-weighted loss (``weighted_*``)
+    and uniformly for the unweighted one (``unweighted_*``), each with zeta, weight, split,
+    m_top and jet_id. Test: the triplets of test jets inside any closure shape (``test_*``).
+    Returns the arrays and the total EEEC weight of the test jets per mass (the closure's
+    normalisation).
+    """
+    train_parts: dict[str, list[tuple[np.ndarray, ...]]] = {kind: [] for kind in KINDS}
+    test_parts, totals = [], {}
+    for zeta, weight, jet_id, m_top in chunks:
+        trained = m_top in train_masses
+        split = jet_split(jet_id, config) if trained else np.full(len(jet_id), TEST, dtype=np.int8)
+        is_test = split == TEST
+        totals[m_top] = totals.get(m_top, 0.0) + float(weight[is_test].sum())
+        in_any = np.zeros(len(weight), dtype=bool)
+        for shape in closure_shapes:
+            in_any |= in_shape(zeta, shape)
+        keep = is_test & in_any
+        test_parts.append((zeta[keep], weight[keep], jet_id[keep], np.full(keep.sum(), m_top)))
+        if trained:
+            fit = np.flatnonzero(~is_test)  # indices: the big arrays are never copied whole
+            n_target = config.triplets_per_mass / chunks_per_mass[m_top]
+            index, new_weight = importance_subsample(weight[fit], n_target, rng)
+            # Unweighted training must see the plain triplet density: subsample uniformly.
+            uniform = rng.choice(len(fit), size=min(int(n_target), len(fit)), replace=False)
+            for kind, idx, w in (
+                ("weighted", index, new_weight),
+                ("unweighted", np.sort(uniform), np.ones(len(uniform))),
+            ):
+                rows = fit[idx]
+                train_parts[kind].append(
+                    (zeta[rows], w, split[rows], np.full(len(idx), m_top), jet_id[rows])
+                )
+    arrays: dict[str, np.ndarray] = {}
+    for kind, parts in train_parts.items():
+        for i, name in enumerate(("zeta", "weight", "split", "m_top", "jet_id")):
+            arrays[f"{kind}_{name}"] = np.concatenate([p[i] for p in parts])
+    for i, key in enumerate(("test_zeta", "test_weight", "test_jet_id", "test_m_top")):
+        arrays[key] = np.concatenate([p[i] for p in test_parts])
+    return arrays, totals

@@ -13,6 +13,7 @@ log p(zeta) = log p(y_std) - sum log std + log |dy/dzeta|.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from obsforge.density.coordinates import (
 from obsforge.density.models import ConditionalFlow, DensityMLP, FlowConfig, MLPConfig
 from obsforge.observables.shapes import TriangleShape, in_shape
 
-__all__ = ["EEECDistribution", "EEECSurrogate", "build_model"]
+__all__ = ["EEECDistribution", "EEECSurrogate", "build_model", "train_surrogate"]
 
 MODELS = {"flow": (ConditionalFlow, FlowConfig), "mlp": (DensityMLP, MLPConfig)}
 SAMPLE_BLOCK = 200_000
@@ -219,3 +220,74 @@ class EEECDistribution:
         zeta, weights = self.surrogate.weighted_samples(10 * n, self.m_top, seed)
         rng = np.random.default_rng(seed)
         return zeta[rng.choice(len(zeta), size=n, p=weights / weights.sum())]
+
+
+def _tensors(zeta, weight, m_top, surrogate: EEECSurrogate) -> tuple[torch.Tensor, ...]:
+    y, context = surrogate.standardise(zeta, m_top)
+    return (
+        torch.tensor(y, dtype=torch.float32),
+        torch.tensor(context, dtype=torch.float32),
+        torch.tensor(weight / weight.mean(), dtype=torch.float32),
+    )
+
+
+def train_surrogate(
+    kind: str,
+    architecture: dict[str, Any],
+    data: Mapping[str, np.ndarray],
+    sample: str,
+    masses: list[float],
+    ensemble: int,
+    training: Any,
+    checkpoints: Path,
+    info: dict[str, Any] | None = None,
+) -> tuple[EEECSurrogate, list[list[dict[str, Any]]]]:
+    """Build and train a surrogate (``kind`` flow or mlp) on the ``sample`` ("weighted" or
+    "unweighted") training arrays of :func:`~obsforge.density.data.training_arrays`.
+
+    The coordinates are standardised with the weighted mean and spread of the training
+    triplets, the context m_top to [-1, 1] over ``masses``. With ``ensemble`` > 1, member i is
+    trained on a Poisson bootstrap replica of the training jets. Training (the shared loop of
+    :mod:`obsforge.training`, ``training`` its config) checkpoints every epoch to
+    ``checkpoints/checkpoint-<i>.pt`` and resumes from there. Returns the surrogate and the
+    per-member histories.
+    """
+    from obsforge.density.data import TRAIN, VALIDATION, bootstrap_counts
+    from obsforge.training import train
+
+    zeta, weight = data[f"{sample}_zeta"], data[f"{sample}_weight"]
+    split, m_top = data[f"{sample}_split"], data[f"{sample}_m_top"]
+    fit = split == TRAIN
+    zeta_fit, weight_fit = zeta[fit], weight[fit]
+    y = to_flow_coordinates(zeta_fit)
+    w_fit = weight_fit[:, None]
+    y_mean = (w_fit * y).sum(0) / w_fit.sum()
+    y_std = np.sqrt((w_fit * (y - y_mean) ** 2).sum(0) / w_fit.sum())
+    models = []
+    for i in range(ensemble):
+        torch.manual_seed(training.seed + i)
+        models.append(build_model(kind, architecture))
+    surrogate = EEECSurrogate(
+        models,
+        y_mean,
+        y_std,
+        m_centre=float(np.mean(masses)),
+        m_scale=float(np.ptp(masses) / 2 or 1.0),
+        masses=masses,
+        info=info,
+    )
+    val = split == VALIDATION
+    # Through surrogate.standardise, so training and inference share one definition.
+    val_t = _tensors(zeta[val], weight[val], m_top[val], surrogate)
+    histories = []
+    for i, model in enumerate(surrogate.models):
+        w_i = weight_fit
+        if ensemble > 1:  # member i: a Poisson bootstrap replica of the training jets
+            w_i = weight_fit * bootstrap_counts(data[f"{sample}_jet_id"][fit], i)
+        keep = w_i > 0
+        train_t = _tensors(zeta_fit[keep], w_i[keep], m_top[fit][keep], surrogate)
+        member = training.model_copy(update={"seed": training.seed + i})
+        checkpoint = Path(checkpoints) / f"checkpoint-{i}.pt"
+        histories.append(train(model, train_t, val_t, member, checkpoint=checkpoint))
+        model.cpu().eval()
+    return surrogate, histories

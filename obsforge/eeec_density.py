@@ -19,31 +19,20 @@ from typing import Any, Literal
 
 import awkward as ak
 import numpy as np
-import torch
 from pydantic import Field, model_validator
 
 from obsforge.atomic import atomic_write_json
 from obsforge.config import Config
-from obsforge.density.closure import ClosureConfig, closure_at_mass
-from obsforge.density.coordinates import to_flow_coordinates
-from obsforge.density.data import (
-    TEST,
-    TRAIN,
-    VALIDATION,
-    SampleConfig,
-    bootstrap_counts,
-    importance_subsample,
-    jet_split,
-)
+from obsforge.density.closure import ClosureConfig, closure_table
+from obsforge.density.data import TRAIN, VALIDATION, SampleConfig, training_arrays
 from obsforge.density.models import FlowConfig, MLPConfig
-from obsforge.density.surrogate import EEECSurrogate, build_model
+from obsforge.density.surrogate import train_surrogate
 from obsforge.density_report import plot_closure
-from obsforge.observables.shapes import in_shape
 from obsforge.parallel import Execution
 from obsforge.progress import progress
 from obsforge.rundir import StageDir, StageResult
 from obsforge.top_eeec import TopEEECStudy, run_eeec, triplet_files
-from obsforge.training import TrainingConfig, train
+from obsforge.training import TrainingConfig
 
 __all__ = [
     "DensitySettings",
@@ -140,66 +129,36 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
     if (done := stage.result()) is not None:
         return done
     stage.begin(seeds={"sample": settings.sample.seed})
-    shapes = settings.closure.triangle_shapes()
     train_masses = set(data_config.train_masses)
     used = train_masses | set(data_config.holdout_masses)
     files = triplet_files(eeec)
-    chunks_per_mass = {f"{m:g}": len(triplet_files(eeec, m)) for m in used}
-    rng = np.random.default_rng(settings.sample.seed)
-    train_parts, test_parts, totals = [], [], {}
-    for path in progress(files, "density data", total=len(files)):
-        chunk = ak.from_parquet(path)
-        m_top = float(chunk.m_top[0]) if len(chunk) else None
-        if m_top is None or m_top not in used:
-            continue
-        zeta = np.stack([ak.to_numpy(chunk[f"zeta{i}"]) for i in (1, 2, 3)], 1).astype(np.float64)
-        weight = ak.to_numpy(chunk.weight).astype(np.float64)
-        jet_id = ak.to_numpy(chunk.jet_id)
-        split = (
-            jet_split(jet_id, settings.sample)
-            if m_top in train_masses
-            else np.full(len(jet_id), TEST, dtype=np.int8)
-        )
-        is_test = split == TEST
-        totals[f"{m_top:g}"] = totals.get(f"{m_top:g}", 0.0) + float(weight[is_test].sum())
-        in_any = np.zeros(len(weight), dtype=bool)
-        for shape in shapes:
-            in_any |= in_shape(zeta, shape)
-        keep = is_test & in_any
-        test_parts.append((zeta[keep], weight[keep], jet_id[keep], np.full(keep.sum(), m_top)))
-        if m_top in train_masses:
-            fit = np.flatnonzero(~is_test)  # indices: the big arrays are never copied whole
-            n_target = settings.sample.triplets_per_mass / chunks_per_mass[f"{m_top:g}"]
-            index, new_weight = importance_subsample(weight[fit], n_target, rng)
-            # Unweighted training must see the plain triplet density: subsample uniformly.
-            uniform = rng.choice(len(fit), size=min(int(n_target), len(fit)), replace=False)
-            for kind, idx, w in (
-                ("weighted", index, new_weight),
-                ("unweighted", np.sort(uniform), np.ones(len(uniform))),
-            ):
-                train_parts.append(
-                    (kind, zeta[fit[idx]], w, split[fit[idx]], np.full(len(idx), m_top))
-                    + (jet_id[fit[idx]],)
-                )
-
-    arrays: dict[str, np.ndarray] = {}
-    for kind in ("weighted", "unweighted"):
-        parts = [p for p in train_parts if p[0] == kind]
-        arrays[f"{kind}_zeta"] = np.concatenate([p[1] for p in parts])
-        arrays[f"{kind}_weight"] = np.concatenate([p[2] for p in parts])
-        arrays[f"{kind}_split"] = np.concatenate([p[3] for p in parts])
-        arrays[f"{kind}_m_top"] = np.concatenate([p[4] for p in parts])
-        arrays[f"{kind}_jet_id"] = np.concatenate([p[5] for p in parts])
-    for i, key in enumerate(("test_zeta", "test_weight", "test_jet_id", "test_m_top")):
-        arrays[key] = np.concatenate([p[i] for p in test_parts])
+    arrays, totals = training_arrays(
+        _triplet_chunks(files, used),
+        settings.sample,
+        train_masses,
+        {m: len(triplet_files(eeec, m)) for m in used},
+        settings.closure.triangle_shapes(),
+        np.random.default_rng(settings.sample.seed),
+    )
     stage.write("data.npz", lambda tmp: np.savez(tmp, **arrays))
     summary = {
-        "test_total_weight": totals,
+        "test_total_weight": {f"{m:g}": total for m, total in totals.items()},
         "n_train_weighted": int((arrays["weighted_split"] == TRAIN).sum()),
         "n_validation_weighted": int((arrays["weighted_split"] == VALIDATION).sum()),
         "n_test_in_shapes": len(arrays["test_weight"]),
     }
     return stage.complete(["data.npz"], summary)
+
+
+def _triplet_chunks(files, masses: set[float]):
+    """(zeta, weight, jet_id, m_top) of every triplet file of the given masses, one at a time."""
+    for path in progress(files, "density data", total=len(files)):
+        chunk = ak.from_parquet(path)
+        m_top = float(chunk.m_top[0]) if len(chunk) else None
+        if m_top is None or m_top not in masses:
+            continue
+        zeta = np.stack([ak.to_numpy(chunk[f"zeta{i}"]) for i in (1, 2, 3)], 1).astype(np.float64)
+        yield zeta, ak.to_numpy(chunk.weight).astype(np.float64), ak.to_numpy(chunk.jet_id), m_top
 
 
 class _ModelConfig(Config):
@@ -208,15 +167,6 @@ class _ModelConfig(Config):
     ensemble: int
     architecture: dict[str, Any]
     training: TrainingConfig
-
-
-def _tensors(zeta, weight, m_top, surrogate: EEECSurrogate) -> tuple[torch.Tensor, ...]:
-    y, context = surrogate.standardise(zeta, m_top)
-    return (
-        torch.tensor(y, dtype=torch.float32),
-        torch.tensor(context, dtype=torch.float32),
-        torch.tensor(weight / weight.mean(), dtype=torch.float32),
-    )
 
 
 def run_density(study: DensityStudy, execution: Execution | None = None) -> StageResult:
@@ -236,43 +186,17 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         return done
     stage.begin(seeds={"training": settings.training.seed})
     data = np.load(data_stage.stage.output_path("data.npz"))
-    kind = "weighted" if settings.energy_weighted else "unweighted"
-    zeta, weight = data[f"{kind}_zeta"], data[f"{kind}_weight"]
-    split, m_top = data[f"{kind}_split"], data[f"{kind}_m_top"]
-    masses = study.training_masses()
-    fit = split == TRAIN
-    zeta_fit, weight_fit = zeta[fit], weight[fit]
-    y = to_flow_coordinates(zeta_fit)
-    w_fit = weight_fit[:, None]
-    y_mean = (w_fit * y).sum(0) / w_fit.sum()
-    y_std = np.sqrt((w_fit * (y - y_mean) ** 2).sum(0) / w_fit.sum())
-    models = []
-    for i in range(settings.ensemble):
-        torch.manual_seed(settings.training.seed + i)
-        models.append(build_model(settings.model, architecture.model_dump()))
-    surrogate = EEECSurrogate(
-        models,
-        y_mean,
-        y_std,
-        m_centre=float(np.mean(masses)),
-        m_scale=float(np.ptp(masses) / 2 or 1.0),
-        masses=masses,
+    surrogate, histories = train_surrogate(
+        settings.model,
+        architecture.model_dump(),
+        data,
+        "weighted" if settings.energy_weighted else "unweighted",
+        study.training_masses(),
+        settings.ensemble,
+        settings.training,
+        stage.path,
         info={"energy_weighted": settings.energy_weighted},
     )
-    val = split == VALIDATION
-    # Through surrogate.standardise, so training and inference share one definition.
-    val_t = _tensors(zeta[val], weight[val], m_top[val], surrogate)
-    histories = []
-    for i, model in enumerate(surrogate.models):
-        w_i = weight_fit
-        if settings.ensemble > 1:  # member i: a Poisson bootstrap replica of the training jets
-            w_i = weight_fit * bootstrap_counts(data[f"{kind}_jet_id"][fit], i)
-        keep = w_i > 0
-        train_t = _tensors(zeta_fit[keep], w_i[keep], m_top[fit][keep], surrogate)
-        member_training = settings.training.model_copy(update={"seed": settings.training.seed + i})
-        checkpoint = stage.path / f"checkpoint-{i}.pt"
-        histories.append(train(model, train_t, val_t, member_training, checkpoint=checkpoint))
-        model.cpu().eval()
     # Wall-clock timings vary from run to run: they go to timing.json, outside the manifest,
     # so that the checksummed model and summary are bit-reproducible.
     atomic_write_json(
@@ -285,7 +209,8 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     history = histories[0]
     surrogate.info["history"] = histories if settings.ensemble > 1 else history
     stage.write("model.pt", surrogate.save)
-    closure = _closure(surrogate, study, data, data_stage.numbers["test_total_weight"])
+    totals = {float(m): w for m, w in data_stage.numbers["test_total_weight"].items()}
+    closure = closure_table(surrogate, data, totals, settings.closure, _closure_masses(study))
     stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
     plot_closure(closure, stage.path / "report" / "closure", settings)
     summary = {
@@ -311,17 +236,3 @@ def _closure_masses(study: DensityStudy) -> list[tuple[float, str]]:
     centre = np.mean(study.top_jets.masses)
     trained = min(masses, key=lambda m: abs(m - centre))
     return [(trained, "trained")] + [(m, "held out") for m in study.density.holdout_masses]
-
-
-def _closure(surrogate, study: DensityStudy, data, totals) -> list[dict[str, Any]]:
-    results = []
-    for m_top, role in _closure_masses(study):
-        for row in closure_at_mass(
-            surrogate, data, totals[f"{m_top:g}"], study.density.closure, m_top
-        ):
-            row["role"] = role
-            results.append(row)
-            log.info(
-                "closure %s m_top=%g: chi2/ndf = %.2f", row["shape"][:2], m_top, row["chi2_ndf"]
-            )
-    return results
