@@ -14,17 +14,26 @@ Reference: arXiv:2508.10988 (best shape (1.02, 1.99), m_top = 172.4 +- 0.31 GeV)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
+from obsforge.config import MAX_COUNT, Config
 from obsforge.observables.shapes import TriangleShape
 from obsforge.search.nre import NREConfig, grid_log_ratio, load_estimator, train_nre
+from obsforge.search.observable import ShapeGrid, shape_edges, shape_histograms
 from obsforge.search.posterior import GridPosterior, batch_hpd_credibility, batch_hpd_width
 from obsforge.search.simulator import ShapeSimulator
 
 __all__ = [
+    "AMORTISED",
     "LEVELS",
+    "scan_record",
+    "training_plan",
+    "SearchSettings",
+    "search_data",
+    "surrogate_pulls",
     "checked_covariance",
     "coverage_fractions",
     "log_posterior",
@@ -39,6 +48,50 @@ __all__ = [
 ]
 
 LEVELS = (0.68, 0.95)
+AMORTISED = "nre-amortised.pt"  # the file of the estimator amortised over all shapes
+
+
+class SearchSettings(Config):
+    """The ``search`` section of a study config."""
+
+    shapes: ShapeGrid = ShapeGrid()
+    reference_shapes: list[tuple[float, float]] = Field(
+        [(1.0, 1.0), (1.0, 2.0)],
+        min_length=1,
+        description="shapes also trained one by one (to check the amortised estimator) and "
+        "fitted to PYTHIA jets; the first is the reference the best shape is compared with",
+    )
+    n_bins: int = Field(12, ge=2, description="zeta1 bins per shape")
+    bin_coverage: float = Field(0.98, gt=0, le=1, description="central part of the marginal")
+    prior: tuple[float, float] | None = Field(
+        None, description="uniform prior range of m_top in GeV (default: the trained masses)"
+    )
+    mean_step: float = Field(0.25, gt=0, description="GeV between surrogate expectations")
+    surrogate_samples: int = Field(2_000_000, ge=10_000, le=MAX_COUNT, description="per mass")
+    jets_per_mass: int = Field(
+        4000, ge=10, le=MAX_COUNT, description="PYTHIA test jets for the covariance"
+    )
+    n_jets: int = Field(5000, ge=1, le=MAX_COUNT, description="jets per pseudo-experiment")
+    true_mass: float = Field(172.5, description="m_top of the scoring pseudo-experiments")
+    experiments: int = Field(
+        300, ge=10, le=MAX_COUNT, description="scoring pseudo-experiments per shape"
+    )
+    coverage_experiments: int = Field(2000, ge=10, le=MAX_COUNT, description="per coverage test")
+    grid_points: int = Field(401, ge=11, description="m_top grid of the posteriors")
+    mode: Literal["amortised", "per_shape"] = "amortised"
+    amortised_simulations: int = Field(200_000, ge=1000, le=MAX_COUNT)
+    nre: NREConfig = NREConfig()
+    seed: int = 0
+
+    def all_shapes(self) -> list[TriangleShape]:
+        """The grid shapes followed by the reference shapes that are not on the grid."""
+        shapes = self.shapes.shapes()
+        known = {(s.n1, s.n2) for s in shapes}
+        for n1, n2 in self.reference_shapes:
+            if (n1, n2) not in known:
+                shapes.append(TriangleShape(n1=n1, n2=n2, delta=self.shapes.delta))
+                known.add((n1, n2))
+        return shapes
 
 
 def shape_label(shape: np.ndarray) -> str:
@@ -224,4 +277,132 @@ def score_shapes(
         "coverage": coverage,
         "x": x,
         "index": index,
+    }
+
+
+def search_data(
+    surrogate,
+    shapes: list[TriangleShape],
+    settings: SearchSettings,
+    prior: tuple[float, float],
+    references: list[int],
+) -> dict[str, np.ndarray]:
+    """The observable of every shape and its expectation from the surrogate: ``edges`` (bins of
+    equal weight at the prior centre), ``mean_masses`` and ``means`` (M, S, K) on a grid of step
+    ``mean_step``; one seed for every mass (common random numbers make the expectation smooth
+    in m_top)."""
+    from obsforge.progress import progress
+
+    low, high = prior
+    n = settings.surrogate_samples
+    edges = shape_edges(
+        *surrogate.weighted_samples(n, 0.5 * (low + high), seed=0),
+        shapes,
+        settings.n_bins,
+        settings.bin_coverage,
+    )
+    mean_masses = np.linspace(low, high, int(round((high - low) / settings.mean_step)) + 1)
+    means = np.stack(
+        [
+            shape_histograms(*surrogate.weighted_samples(n, m, seed=0), shapes, edges)
+            for m in progress(mean_masses, "surrogate expectations", total=len(mean_masses))
+        ]
+    )
+    return {
+        "shapes": np.array([(s.n1, s.n2, s.delta) for s in shapes]),
+        "edges": edges,
+        "mean_masses": mean_masses,
+        "means": means,
+        "reference": np.array(references),
+    }
+
+
+def surrogate_pulls(
+    arrays: dict[str, np.ndarray], prior: tuple[float, float]
+) -> dict[float, float]:
+    """RMS pull of the surrogate's means against the PYTHIA means, over all shapes and bins, at
+    every generated mass inside the prior: (mu - x_PYTHIA) / sqrt(C_kk / N)."""
+    low, high = prior
+    n_shapes = len(arrays["shapes"])
+    simulator = ShapeSimulator(
+        arrays["mean_masses"], arrays["means"], arrays["cov_masses"], arrays["jet_cov"], 1
+    )
+    pulls = {}
+    for i, m_top in enumerate(arrays["cov_masses"]):
+        if low <= m_top <= high:
+            mu = simulator.mean(np.full(n_shapes, m_top), np.arange(n_shapes))
+            sigma = np.sqrt(
+                np.diagonal(arrays["jet_cov"][i], axis1=1, axis2=2) / arrays["jet_counts"][i]
+            )
+            pulls[float(m_top)] = float(
+                np.sqrt(np.mean(((mu - arrays["data_means"][i]) / sigma) ** 2))
+            )
+    return pulls
+
+
+def training_plan(
+    n_shapes: int, reference: list[int], settings: SearchSettings
+) -> list[dict[str, Any]]:
+    """The ratio estimators to train: the amortised one over all shapes (mode "amortised") and
+    one per shape (the reference shapes; every shape in mode "per_shape"), each a dict of its
+    file name, shape indices and number of simulations."""
+    per_shape = range(n_shapes) if settings.mode == "per_shape" else reference
+    tasks = [
+        dict(name=f"nre-shape{i}.pt", shape_indices=[i], n_simulations=settings.nre.simulations)
+        for i in per_shape
+    ]
+    if settings.mode == "amortised":
+        tasks.insert(
+            0,
+            dict(
+                name=AMORTISED,
+                shape_indices=list(range(n_shapes)),
+                n_simulations=settings.amortised_simulations,
+            ),
+        )
+    return tasks
+
+
+def scan_record(
+    scores: dict[str, Any],
+    shapes: np.ndarray,
+    reference: list[int],
+    pythia: list[dict[str, Any]],
+    prior: tuple[float, float],
+    settings: SearchSettings,
+) -> dict[str, Any]:
+    """The scan's result as plain data (scan.json): widths of every shape by method, the best
+    shapes, the reference shapes, coverage and the PYTHIA mass fit."""
+    widths, per_shape_widths = scores["widths"], scores["per_shape_widths"]
+    best, best_exact = scores["best"], scores["best_exact"]
+    return {
+        "prior": list(prior),
+        "n_jets": settings.n_jets,
+        "true_mass": settings.true_mass,
+        "mode": settings.mode,
+        "nre_method": settings.nre.method,
+        "shapes": shapes.tolist(),
+        "hpd95_width": {k: v[0.95].tolist() for k, v in widths.items()},
+        "hpd68_width": {k: v[0.68].tolist() for k, v in widths.items()},
+        "per_shape_hpd95_width": {
+            shape_label(shapes[i]): float(v[0.95][0]) for i, v in per_shape_widths.items()
+        },
+        "best": {
+            "shape": shape_label(shapes[best]),
+            "hpd95_half_width": float(widths["nre"][0.95][best] / 2),
+        },
+        "best_exact": {
+            "shape": shape_label(shapes[best_exact]),
+            "hpd95_half_width": float(widths["exact"][0.95][best_exact] / 2),
+        },
+        "reference": {
+            shape_label(shapes[i]): {
+                "nre_hpd95_half_width": float(widths["nre"][0.95][i] / 2),
+                "exact_hpd95_half_width": float(widths["exact"][0.95][i] / 2),
+            }
+            for i in reference
+        },
+        "coverage_levels": scores["levels"].tolist(),
+        "coverage": scores["coverage"],
+        "pythia_mass_fit": pythia,
     }
