@@ -33,10 +33,12 @@ import awkward as ak
 import numba
 import numpy as np
 
+from obsforge.observables.longest_side import PEAK_WINDOW, ZETA3_EDGES
 from obsforge.observables.shapes import TriangleShape
 
 __all__ = [
     "FINE_EDGES",
+    "ChunkStream",
     "ShapeSet",
     "StreamMoments",
     "eeec_longest_side",
@@ -483,8 +485,8 @@ def eeec_stream(
     w_cut: float | None,
     *,
     fine_edges: np.ndarray = FINE_EDGES,
-    peak_window: tuple[float, float] = (0.02, 0.12),
-    zeta3_edges: np.ndarray | None = None,
+    peak_window: tuple[float, float] = PEAK_WINDOW,
+    zeta3_edges: np.ndarray = ZETA3_EDGES,
 ) -> dict[str, np.ndarray]:
     """One pass of the compiled kernel over a batch of jets; adds to ``moments`` in place.
 
@@ -498,9 +500,7 @@ def eeec_stream(
     per-jet contents, over ``zeta3_edges``), and the kept triplets ``zeta`` (T, 3), ``weight``
     (T,) = w / p and ``jet`` (T,) (index into the batch).
     """
-    from obsforge.observables.longest_side import ZETA3_EDGES
-
-    zeta3_edges = ZETA3_EDGES if zeta3_edges is None else np.asarray(zeta3_edges, np.float64)
+    zeta3_edges = np.asarray(zeta3_edges, np.float64)
     n_groups, n_shapes, n_bins = moments.sum_h.shape
     if n_shapes != len(shapes) or n_bins != len(fine_edges) - 1:
         raise ValueError(
@@ -554,3 +554,58 @@ def eeec_stream(
         "weight": weight,
         "jet": jet,
     }
+
+
+class ChunkStream:
+    """What a chunk of jets streams into, batch by batch: the shape moments, the training
+    subsample (float32 columns and the jet ids), one row per jet, the longest-side histogram
+    and the number of triplets seen."""
+
+    def __init__(self, shapes: ShapeSet, n_groups: int) -> None:
+        self.shapes = shapes
+        self.moments = StreamMoments.zeros(n_groups, len(shapes), len(FINE_EDGES) - 1)
+        self.zeta3_hist = np.zeros(len(ZETA3_EDGES) - 1)
+        self.zeta3_sumw2 = np.zeros(len(ZETA3_EDGES) - 1)
+        self.n_triplets = 0
+        self._samples: list[dict[str, np.ndarray]] = []
+        self._rows: list[dict[str, np.ndarray]] = []
+
+    def add(
+        self,
+        subjets: ak.Array,
+        ids: np.ndarray,
+        groups: np.ndarray,
+        w_cut: float | None,
+        columns: dict[str, np.ndarray],
+    ) -> None:
+        """One batch: jets ``subjets`` with ids, groups and per-jet ``columns`` to keep."""
+        out = eeec_stream(subjets, ids, groups, self.shapes, self.moments, w_cut)
+        counts = ak.to_numpy(ak.num(subjets, axis=1)).astype(np.int64)
+        self.n_triplets += int((counts * (counts - 1) * (counts - 2) // 6).sum())
+        self.zeta3_hist += out["zeta3_hist"]
+        self.zeta3_sumw2 += out["zeta3_sumw2"]
+        zeta = out["zeta"].astype(np.float32)
+        self._samples.append(
+            {
+                "zeta1": zeta[:, 0],
+                "zeta2": zeta[:, 1],
+                "zeta3": zeta[:, 2],
+                "weight": out["weight"].astype(np.float32),
+                "jet_id": ids[out["jet"]],
+            }
+        )
+        self._rows.append(
+            {
+                **columns,
+                "jet_id": ids,
+                "weight_sum": out["weight_sum"],
+                "peak_w": out["peak_w"],
+                "peak_s": out["peak_s"],
+            }
+        )
+
+    def sample(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([s[k] for s in self._samples]) for k in self._samples[0]}
+
+    def jets(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([r[k] for r in self._rows]) for k in self._rows[0]}

@@ -36,13 +36,13 @@ from obsforge.density.data import jet_groups, weight_cut
 from obsforge.events.pythia_top import TopJetEvents, chunk_plan, top_event_batches
 from obsforge.observables.eeec_stream import (
     FINE_EDGES,
+    ChunkStream,
     ShapeSet,
     StreamMoments,
-    eeec_stream,
     triplet_weights,
 )
 from obsforge.observables.jets import JetConfig, top_jet_subjets
-from obsforge.observables.longest_side import PEAK_WINDOW, ZETA3_EDGES
+from obsforge.observables.longest_side import ZETA3_EDGES
 from obsforge.parallel import Execution, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
 from obsforge.search.observable import ShapeGrid, ShapePatch, scan_shapes
@@ -99,13 +99,11 @@ def _stream_chunk(
 ) -> dict[str, Any]:
     """Events -> jets -> kernel for one (mass, chunk), batch by batch; writes its four files."""
     settings = study.stream
-    shapes = ShapeSet.of(settings.shape_list())
-    moments = StreamMoments.zeros(settings.groups, len(shapes), len(FINE_EDGES) - 1)
+    stream = ChunkStream(ShapeSet.of(settings.shape_list()), settings.groups)
     target = settings.triplets_per_mass * n_events / study.top_jets.events_per_mass
     clock = {"events": 0.0, "jets": 0.0, "kernel": 0.0}
     info: dict[str, float] = {}
-    samples, tables, w_cut, n_jets, n_triplets = [], [], None, 0, 0
-    hist, sumw2 = np.zeros(len(ZETA3_EDGES) - 1), np.zeros(len(ZETA3_EDGES) - 1)
+    w_cut, n_jets, n_batches = None, 0, 0
     batches = top_event_batches(
         m_top, n_events, seed, study.top_jets.ecm, settings.batch_events, info, study.pythia
     )
@@ -117,64 +115,33 @@ def _stream_chunk(
         start, now = now, time.process_time()
         clock["jets"] += now - start
         if w_cut is None:  # the first batch fixes the cut: E[kept] = target over the chunk
-            weights = triplet_weights(subjets)
-            w_cut = weight_cut(weights, target * len(particles) / n_events)
+            w_cut = weight_cut(triplet_weights(subjets), target * len(particles) / n_events)
         ids = np.arange(n_jets, n_jets + len(table), dtype=np.int64) + jet_id_offset
-        out = eeec_stream(
-            subjets,
-            ids,
-            jet_groups(ids, settings.groups, settings.group_seed),
-            shapes,
-            moments,
-            w_cut,
-            peak_window=PEAK_WINDOW,
-        )
+        columns = {name: ak.to_numpy(table[name]) for name in table.fields}
+        columns["event"] = columns["event"] + settings.batch_events * n_batches
+        groups = jet_groups(ids, settings.groups, settings.group_seed)
+        stream.add(subjets, ids, groups, w_cut, columns)
         start = time.process_time()
         clock["kernel"] += start - now
-        counts = ak.to_numpy(table.n_subjets).astype(np.int64)
-        n_triplets += int((counts * (counts - 1) * (counts - 2) // 6).sum())
-        hist += out["zeta3_hist"]
-        sumw2 += out["zeta3_sumw2"]
-        samples.append(
-            {
-                "zeta1": out["zeta"][:, 0].astype(np.float32),
-                "zeta2": out["zeta"][:, 1].astype(np.float32),
-                "zeta3": out["zeta"][:, 2].astype(np.float32),
-                "weight": out["weight"].astype(np.float32),
-                "jet_id": ids[out["jet"]],
-            }
-        )
-        columns = {name: ak.to_numpy(table[name]) for name in table.fields}
-        columns["event"] = columns["event"] + settings.batch_events * len(tables)
-        tables.append(
-            {
-                **columns,
-                "jet_id": ids,
-                "weight_sum": out["weight_sum"],
-                "peak_w": out["peak_w"],
-                "peak_s": out["peak_s"],
-            }
-        )
-        n_jets += len(table)
+        n_jets, n_batches = n_jets + len(table), n_batches + 1
     stem = _stem(m_top, chunk)
-    sample = {k: np.concatenate([s[k] for s in samples]) for k in samples[0]}
+    sample, jets = stream.sample(), stream.jets()
     sample["m_top"] = np.full(len(sample["jet_id"]), m_top, dtype=np.float32)
-    jets = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
     jets["m_top"] = np.full(n_jets, m_top)
     stage.write(f"sample-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(sample), tmp))
     stage.write(f"jets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(jets), tmp))
-    stage.write(f"moments-{stem}.npz", lambda tmp: _save_npz(tmp, moments.arrays()))
+    stage.write(f"moments-{stem}.npz", lambda tmp: _save_npz(tmp, stream.moments.arrays()))
     summary = {
         "m_top": m_top,
         "chunk": chunk,
         "seed": seed,
         "n_events": n_events,
         "n_jets": n_jets,
-        "n_triplets": n_triplets,
+        "n_triplets": stream.n_triplets,
         "n_sample": len(sample["jet_id"]),
         "w_cut": w_cut,
-        "zeta3_hist": hist.tolist(),
-        "zeta3_sumw2": sumw2.tolist(),
+        "zeta3_hist": stream.zeta3_hist.tolist(),
+        "zeta3_sumw2": stream.zeta3_sumw2.tolist(),
         **info,
     }
     # CPU times vary from run to run: kept beside the chunk, outside the manifest.
