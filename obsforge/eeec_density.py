@@ -43,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DATA_VERSION = 2  # 2: training triplets carry their jet id (bootstrap ensembles)
+DATA_VERSION = 3  # 2: training triplets carry their jet id; 3: test weights as rows with m_top
 DENSITY_VERSION = 2  # 2: no timings in model.pt or the summary (timing.json)
 TIMING_KEYS = ("epoch", "seconds", "samples_per_s")
 
@@ -142,7 +142,7 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
     )
     stage.write("data.npz", lambda tmp: np.savez(tmp, **arrays))
     summary = {
-        "test_total_weight": {f"{m:g}": total for m, total in totals.items()},
+        "test_total_weight": [{"m_top": m, "weight": w} for m, w in totals.items()],
         "n_train_weighted": int((arrays["weighted_split"] == TRAIN).sum()),
         "n_validation_weighted": int((arrays["weighted_split"] == VALIDATION).sum()),
         "n_test_in_shapes": len(arrays["test_weight"]),
@@ -209,7 +209,7 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     history = histories[0]
     surrogate.info["history"] = histories if settings.ensemble > 1 else history
     stage.write("model.pt", surrogate.save)
-    totals = {float(m): w for m, w in data_stage.numbers["test_total_weight"].items()}
+    totals = {row["m_top"]: row["weight"] for row in data_stage.numbers["test_total_weight"]}
     closure = closure_table(surrogate, data, totals, settings.closure, _closure_masses(study))
     stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
     plot_closure(closure, stage.path / "report" / "closure", settings)

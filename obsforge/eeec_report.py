@@ -32,7 +32,7 @@ def plot_longest_side(
     )
     curves = []
     for m_top in masses:
-        row = summary["masses"][f"{m_top:g}"]
+        row = next(r for r in summary["masses"] if r["m_top"] == m_top)
         n_jets = max(row["n_jets"], 1)
         density = np.asarray(row["zeta3_hist"]) / n_jets / width
         error = np.sqrt(np.asarray(row["zeta3_hist_sumw2"])) / n_jets / width
@@ -63,7 +63,7 @@ def plot_eeec(result, masses: list[float] | None = None) -> list[Path]:
     config = json.loads((result.path / "config.json").read_text())["config"]
     events = json.loads((result.upstream("top-jets").path / "config.json").read_text())["config"]
     if masses is None:
-        generated = sorted(float(m) for m in result.numbers["masses"])
+        generated = sorted(row["m_top"] for row in result.numbers["masses"])
         masses = [generated[0], generated[-1]]
     title = (
         rf"$e^+e^- \to t\bar t$, $Q$ = {events['ecm'] / 1000:g} TeV, "
@@ -80,13 +80,13 @@ def report_events(result) -> list[str]:
 
 def report_eeec(result) -> list[str]:
     lines = [
-        f"m_top = {mass:>6} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
+        f"m_top = {row['m_top']:>6g} GeV: {row['n_jets']} jets, {row['n_triplets']} triplets, "
         f"<jet mass> = {row['mean_jet_mass']:.1f} GeV, <ln zeta3>_peak = "
         f"{row['peak_mean_log_zeta3']:.4f} +- {row['peak_mean_log_zeta3_error']:.4f}"
-        for mass, row in result.numbers["masses"].items()
+        for row in result.numbers["masses"]
     ]
-    n_jets = sum(row["n_jets"] for row in result.numbers["masses"].values())
-    n_triplets = sum(row["n_triplets"] for row in result.numbers["masses"].values())
+    n_jets = sum(row["n_jets"] for row in result.numbers["masses"])
+    n_triplets = sum(row["n_triplets"] for row in result.numbers["masses"])
     size = sum(p.stat().st_size for p in result.path.glob("triplets-*.parquet"))
     lines.append(
         f"total: {n_jets} jets, {n_triplets} triplets, {size / 1e6:.0f} MB of triplet files "

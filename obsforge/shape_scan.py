@@ -55,7 +55,7 @@ __all__ = ["ScanStudy", "SearchSettings", "report_lines", "run_scan", "run_searc
 
 log = logging.getLogger(__name__)
 
-SEARCH_DATA_VERSION = 1
+SEARCH_DATA_VERSION = 2  # 2: the summary's masses are a list of rows with their m_top
 SCAN_VERSION = 1
 
 
@@ -152,8 +152,10 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
     pulls = surrogate_pulls(arrays, (low, high))
     summary = {
         "n_shapes": len(shapes),
-        "jets": {f"{m:g}": n for m, n in zip(cov_masses, jet_counts, strict=True)},
-        "rms_pull_surrogate_vs_pythia": {f"{m:g}": p for m, p in pulls.items()},
+        "masses": [
+            {"m_top": m, "n_jets": n, "rms_pull_surrogate_vs_pythia": pulls.get(m)}
+            for m, n in zip(cov_masses, jet_counts, strict=True)
+        ],
     }
     return stage.complete(["search_data.npz"], summary)
 

@@ -50,8 +50,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Code versions of the stages (part of their cache keys): bump when an output changes meaning.
-TOP_JETS_VERSION = 1
-EEEC_VERSION = 1
+TOP_JETS_VERSION = 2  # 2: the summary's masses are a list of rows with their m_top
+EEEC_VERSION = 2  # 2: the same
 
 
 class TopEEECStudy(Config):
@@ -189,16 +189,17 @@ def run_top_jets(study: TopEEECStudy, execution: Execution | None = None) -> Sta
         for t in tasks
     ]
     summaries = _run_chunks(stage, tasks, _generate_chunk, names, execution, "PYTHIA events")
-    per_mass = {}
+    per_mass = []
     for m_top in study.top_jets.masses:
         rows = [s for s in summaries if s["m_top"] == m_top]
         n_events = sum(s["n_events"] for s in rows)
-        per_mass[f"{m_top:g}"] = {
+        per_mass.append({
+            "m_top": m_top,
             "n_events": n_events,
             "sigma_pb": sum(s["sigma_pb"] * s["n_events"] for s in rows) / n_events,
             "mean_multiplicity": sum(s["mean_multiplicity"] * s["n_events"] for s in rows)
             / n_events,
-        }
+        })  # fmt: skip
     return stage.complete([n for pair in names for n in pair], {"masses": per_mass})
 
 
@@ -254,12 +255,13 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
 
 
 def _eeec_summary(masses: list[float], summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    per_mass = {}
+    per_mass = []
     for m_top in masses:
         rows = [s for s in summaries if s["m_top"] == m_top]
         n_jets = sum(s["n_jets"] for s in rows)
         mean, error = peak_mean(np.sum([s["peak_sums"] for s in rows], axis=0))
-        per_mass[f"{m_top:g}"] = {
+        per_mass.append({
+            "m_top": m_top,
             "n_jets": n_jets,
             "peak_mean_log_zeta3": mean,
             "peak_mean_log_zeta3_error": error,
@@ -268,7 +270,7 @@ def _eeec_summary(masses: list[float], summaries: list[dict[str, Any]]) -> dict[
             "mean_jet_mass": sum(s["mean_jet_mass"] * s["n_jets"] for s in rows) / max(n_jets, 1),
             "zeta3_hist": np.sum([s["zeta3_hist"] for s in rows], axis=0).tolist(),
             "zeta3_hist_sumw2": np.sum([s["zeta3_hist_sumw2"] for s in rows], axis=0).tolist(),
-        }
+        })  # fmt: skip
     return {
         "zeta3_edges": ZETA3_EDGES.tolist(),
         "peak_window": list(PEAK_WINDOW),

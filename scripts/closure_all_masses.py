@@ -27,14 +27,14 @@ def closure_table(density_dir: Path, n_samples: int) -> list[dict]:
     data = np.load(data_dir / "data.npz")
     data_manifest = json.loads((data_dir / "manifest.json").read_text())
     data_config = json.loads((data_dir / "config.json").read_text())["config"]
-    totals = data_manifest["summary"]["test_total_weight"]
+    totals = {row["m_top"]: row["weight"] for row in data_manifest["summary"]["test_total_weight"]}
     closure = data_config["closure"]
     surrogate = EEECSurrogate.load(density_dir / "model.pt")
     settings = ClosureConfig(**{**closure, "n_samples": n_samples})
     rows = []
-    for m_top in sorted(float(m) for m in totals):
+    for m_top in sorted(totals):
         role = "trained" if m_top in surrogate.masses else "held out"
-        for row in closure_at_mass(surrogate, data, totals[f"{m_top:g}"], settings, m_top):
+        for row in closure_at_mass(surrogate, data, totals[m_top], settings, m_top):
             rows.append({**row, "role": role})
     return rows
 

@@ -86,5 +86,7 @@ def test_density_stage_trains_tests_closure_and_is_reused(tmp_path, monkeypatch)
     assert again.manifest["outputs"] == result.manifest["outputs"]
     assert again.numbers == result.numbers
 
-    monkeypatch.setattr(module, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(
+        module, "train_surrogate", lambda *a, **k: (_ for _ in ()).throw(AssertionError)
+    )
     assert run_density(study, Execution(workers=0)).manifest == again.manifest
