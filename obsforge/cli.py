@@ -27,7 +27,7 @@ __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 @dataclass(frozen=True)
 class Command:
     """One subcommand: its config model and stage function (``module:name``). What it prints
-    is the result's :meth:`~obsforge.rundir.StageResult.summary`."""
+    is the result's :meth:`~obsforge.results.StageResult.summary`."""
 
     name: str
     help: str

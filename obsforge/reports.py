@@ -1,5 +1,5 @@
 """Which printer and plotter belong to which stage: the one table behind
-:meth:`~obsforge.rundir.StageResult.summary` and :meth:`~obsforge.rundir.StageResult.plot`.
+:meth:`~obsforge.results.StageResult.summary` and :meth:`~obsforge.results.StageResult.plot`.
 
 A printer turns a finished stage into the lines the CLI prints; a plotter draws the stage's
 report figures again from its outputs (none: the figures the run wrote are the report). A stage

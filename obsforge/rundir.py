@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
 import logging
 import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from pydantic import BaseModel
 
 from obsforge.atomic import atomic_write_json, atomic_write_text, atomic_write_with, sha256_file
 from obsforge.config import config_hash
+from obsforge.results import StageResult, read_manifest
 
 __all__ = ["StageDir", "StageResult", "package_versions"]
 
@@ -167,7 +166,7 @@ class StageDir:
         path = self.path / "manifest.json"
         if not path.exists():
             return None
-        manifest = _read_manifest(path)
+        manifest = read_manifest(path)
         if manifest is None or manifest.get("hash") != self.hash:
             log.warning("manifest %s is unreadable or incomplete; rerunning the stage", path)
             path.unlink()
@@ -190,95 +189,3 @@ class StageDir:
             path.unlink()
             return None
         return manifest
-
-
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    """The parsed manifest if it has the fields a finished stage writes, else ``None``."""
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(manifest, dict):
-        return None
-    outputs = manifest.get("outputs")
-    if not isinstance(outputs, dict) or not isinstance(manifest.get("summary"), dict):
-        return None
-    if not all(isinstance(name, str) and isinstance(d, str) for name, d in outputs.items()):
-        return None
-    return manifest
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """A finished stage: its folder and its manifest (outputs, checksums, numbers).
-
-    The study protocol, the same for every stage: ``numbers`` (the stage's summary dict, as in
-    its manifest), ``summary()`` (the lines the CLI prints), ``plot()`` (the report figures) and
-    ``save(folder)`` (a copy of everything the stage produced). Upstream stages are found with
-    ``upstream(name)`` from the hashes the stage recorded, never by globbing file names.
-    """
-
-    stage: StageDir
-    manifest: dict[str, Any]
-
-    @property
-    def path(self) -> Path:
-        return self.stage.path
-
-    @property
-    def numbers(self) -> dict[str, Any]:
-        return self.manifest["summary"]
-
-    def summary(self) -> list[str]:
-        """What ``obsforge <command>`` prints for this stage."""
-        from obsforge.reports import report_for
-
-        return report_for(self.stage.stage).lines(self)
-
-    def plot(self) -> list[Path]:
-        """The report figures (PNG + PDF): drawn again from the stage's outputs where the stage
-        has a plotter of its outputs, else the figures the run wrote."""
-        from obsforge.reports import report_for
-
-        figures = report_for(self.stage.stage).plot(self)
-        if figures is None:
-            figures = sorted((self.path / "report").glob("*.p[dn][gf]"))
-        return figures
-
-    def save(self, folder: str | Path) -> Path:
-        """Copy the stage's outputs, manifest, config, provenance and report to ``folder``
-        (created; files already there are replaced)."""
-        import shutil
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        names = [*self.manifest["outputs"], "manifest.json", "config.json", "provenance.json"]
-        for name in names:
-            if (self.path / name).exists():
-                shutil.copy2(self.path / name, folder / name)
-        if (self.path / "report").is_dir():
-            shutil.copytree(self.path / "report", folder / "report", dirs_exist_ok=True)
-        return folder
-
-    def upstream(self, stage: str) -> StageResult:
-        """The finished upstream stage named ``stage`` that this one was computed from."""
-        config = json.loads((self.path / "config.json").read_text())
-        for digest in config.get("upstream", []):
-            folder = self.path.parent / f"{stage}-{digest}"
-            if folder.is_dir():
-                manifest = _read_manifest(folder / "manifest.json")
-                if manifest is not None and manifest.get("hash") == digest:
-                    return StageResult(_FinishedStage(folder, stage, digest), manifest)
-        raise FileNotFoundError(f"{self.path}: no finished upstream {stage!r} stage beside it")
-
-
-@dataclass(frozen=True)
-class _FinishedStage:
-    """The parts of a :class:`StageDir` a finished stage found on disk needs."""
-
-    path: Path
-    stage: str
-    hash: str
-
-    def output_path(self, name: str) -> Path:
-        return self.path / name
