@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     study = load_config(CPStudy, args.config, args.overrides)
     result = run_cp_observable(study)
-    stage_data = json.loads((result.path / "cp_observable.json").read_text())
+    timing = json.loads((result.path / "timing.json").read_text())
     events_stage = run_vbf_events(study.process, study.sample, study.runs_dir, study.name, None)
     events, names, x, train, test = study_sample(study, events_stage)
     model = load_classifier(study, result)
@@ -78,7 +78,7 @@ def main() -> None:
     output = {
         "config": args.config,
         "symbolic": study.symbolic.model_dump(),
-        "classifier_training_s": stage_data["timings_s"]["classifier_s"],
+        "classifier_training_s": timing["classifier_s"],
         "z_classifier": z_classifier,
         "runs": rows,
     }

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.atomic import atomic_torch_save, load_weights
+from obsforge.atomic import atomic_torch_save, atomic_write_json, load_weights
 from obsforge.config import Config, RunName, check_names
 from obsforge.cp_report import plot_cp, report_lines
 from obsforge.events.vbf import VBFConfig, event_weights, expected_events, fusion_ratio
@@ -65,7 +65,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CP_VERSION = 2  # 2: significance of every Pareto formula
+CP_VERSION = 3  # 2: significance of every Pareto formula; 3: timings in timing.json
 
 
 class CPStudy(Config):
@@ -161,9 +161,12 @@ def run_cp_observable(study: CPStudy, execution: Execution | None = None) -> Sta
         "classifier_epochs": len(history),
         "classifier_best_val_loss": min(h["val_loss"] for h in history),
         "bdt_iterations": int(bdt.n_iter_),
-        "timings_s": timings,
     }
-    stage.write("cp_observable.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
+    # Wall-clock times vary from run to run: timing.json, outside the manifest.
+    atomic_write_json(stage.path / "timing.json", timings)
+    # Sorted keys: the events numbers come in another order when read back from a manifest.
+    text = json.dumps(result, indent=1, sort_keys=True)
+    stage.write("cp_observable.json", lambda tmp: tmp.write_text(text))
     plot_cp(observables, events, test_rows, formula, stage.path / "report")
     (stage.path / "classifier-checkpoint.pt").unlink(missing_ok=True)
     summary = {
