@@ -34,6 +34,7 @@ __all__ = [
     "TopJetEvents",
     "born_cross_section_ttbar",
     "chunk_plan",
+    "combine_runs",
     "generate_top_events",
     "pythia_settings",
     "top_event_batches",
@@ -171,6 +172,17 @@ def chunk_plan(config: TopJetEvents) -> list[dict[str, Any]]:
                 }
             )
     return tasks
+
+
+def combine_runs(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Several PYTHIA runs of one mass as one: events, and the event-weighted cross section and
+    mean multiplicity (rows: ``n_events``, ``sigma_pb``, ``mean_multiplicity`` of each run)."""
+    n_events = sum(r["n_events"] for r in rows)
+    return {
+        "n_events": n_events,
+        "sigma_pb": sum(r["sigma_pb"] * r["n_events"] for r in rows) / n_events,
+        "mean_multiplicity": sum(r["mean_multiplicity"] * r["n_events"] for r in rows) / n_events,
+    }
 
 
 def generate_top_events(

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PEAK_WINDOW", "ZETA3_EDGES", "peak_mean", "peak_sums", "per_jet_histogram"]
+__all__ = [
+    "PEAK_WINDOW",
+    "ZETA3_EDGES",
+    "combine_chunks",
+    "peak_mean",
+    "peak_sums",
+    "per_jet_histogram",
+]
 
 # Energy-weighted histogram of the longest side, log-spaced in zeta3.
 ZETA3_EDGES = np.geomspace(2e-3, 1.0, 65)
@@ -70,3 +77,21 @@ def peak_mean(sums: np.ndarray) -> tuple[float, float]:
     mean = ss / sw
     error = np.sqrt(max(sss - 2 * mean * sws + mean**2 * sww, 0.0)) / sw
     return float(mean), float(error)
+
+
+def combine_chunks(rows: list[dict]) -> dict:
+    """The longest-side statistics of one mass from those of its chunks (rows with n_jets,
+    peak_sums, n_triplets, weight_sum, mean_jet_mass, zeta3_hist, zeta3_hist_sumw2): sums add,
+    the peak estimator and its error follow from the summed sums."""
+    n_jets = sum(r["n_jets"] for r in rows)
+    mean, error = peak_mean(np.sum([r["peak_sums"] for r in rows], axis=0))
+    return {
+        "n_jets": n_jets,
+        "peak_mean_log_zeta3": mean,
+        "peak_mean_log_zeta3_error": error,
+        "n_triplets": sum(r["n_triplets"] for r in rows),
+        "mean_weight_sum_per_jet": sum(r["weight_sum"] for r in rows) / max(n_jets, 1),
+        "mean_jet_mass": sum(r["mean_jet_mass"] * r["n_jets"] for r in rows) / max(n_jets, 1),
+        "zeta3_hist": np.sum([r["zeta3_hist"] for r in rows], axis=0).tolist(),
+        "zeta3_hist_sumw2": np.sum([r["zeta3_hist_sumw2"] for r in rows], axis=0).tolist(),
+    }

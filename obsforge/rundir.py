@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import json
 import logging
 import platform
 import sys
@@ -133,6 +134,32 @@ class StageDir:
         path = atomic_write_with(self.output_path(name), writer)
         atomic_write_text(self._checksum_path(name), sha256_file(path) + "\n")
         return path
+
+    def run_chunks(
+        self,
+        function: Callable[..., dict[str, Any]],
+        tasks: Sequence[dict[str, Any]],
+        outputs: Sequence[Sequence[str]],
+        execution: Any,
+        desc: str,
+    ) -> list[dict[str, Any]]:
+        """Run ``function(stage=self, **task)`` (on Dask) for the tasks whose ``outputs`` are
+        missing or corrupted; return every task's summary, read from its last output (a JSON
+        file). A rerun of an interrupted stage computes only what it lacks."""
+        from obsforge.parallel import dask_client, map_tasks
+
+        todo = [
+            task
+            for task, names in zip(tasks, outputs, strict=True)
+            if not all(self.is_valid(name) for name in names)
+        ]
+        if todo:
+            log.info(
+                "%s: %d of %d chunks to compute in %s", self.stage, len(todo), len(tasks), self.path
+            )
+            with dask_client(execution) as client:
+                map_tasks(client, function, [{"stage": self, **task} for task in todo], desc)
+        return [json.loads(self.output_path(names[-1]).read_text()) for names in outputs]
 
     # -- completion ----------------------------------------------------------------------------
     def complete(self, outputs: Sequence[str], summary: Mapping[str, Any]) -> StageResult:

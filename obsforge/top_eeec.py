@@ -24,17 +24,17 @@ from pydantic import Field, model_validator
 
 from obsforge.config import Config, RunName
 from obsforge.eeec_report import plot_eeec, plot_longest_side
-from obsforge.events.pythia_top import TopJetEvents, chunk_plan, generate_top_events
+from obsforge.events.pythia_top import TopJetEvents, chunk_plan, combine_runs, generate_top_events
 from obsforge.observables.eeec import eeec_triplets
 from obsforge.observables.jets import JetConfig, top_jet_subjets
 from obsforge.observables.longest_side import (
     PEAK_WINDOW,
     ZETA3_EDGES,
-    peak_mean,
+    combine_chunks,
     peak_sums,
     per_jet_histogram,
 )
-from obsforge.parallel import Execution, dask_client, map_tasks
+from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 
 __all__ = [
@@ -151,29 +151,7 @@ def _write_json(stage: StageDir, name: str, data: dict[str, Any]) -> None:
     stage.write(name, lambda tmp: tmp.write_text(json.dumps(data, sort_keys=True)))
 
 
-def _read_json(stage: StageDir, name: str) -> dict[str, Any]:
-    return json.loads(stage.output_path(name).read_text())
-
-
 # -- stages ----------------------------------------------------------------------------------------
-def _run_chunks(
-    stage: StageDir, tasks: list[dict[str, Any]], function, names, execution, desc: str
-) -> list[dict[str, Any]]:
-    """Run the tasks whose outputs are missing or corrupted; return every chunk's summary."""
-    todo = [
-        task
-        for task, outputs in zip(tasks, names, strict=True)
-        if not all(stage.is_valid(name) for name in outputs)
-    ]
-    if todo:
-        log.info(
-            "%s: %d of %d chunks to compute in %s", stage.stage, len(todo), len(tasks), stage.path
-        )
-        with dask_client(execution) as client:
-            map_tasks(client, function, [{"stage": stage, **task} for task in todo], desc)
-    return [_read_json(stage, outputs[-1]) for outputs in names]
-
-
 def run_top_jets(study: TopEEECStudy, execution: Execution | None = None) -> StageResult:
     """Generate (or reuse) the PYTHIA events of every (mass, chunk)."""
     execution = execution or Execution()
@@ -188,18 +166,11 @@ def run_top_jets(study: TopEEECStudy, execution: Execution | None = None) -> Sta
         [f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}" for ext in ("parquet", "json")]
         for t in tasks
     ]
-    summaries = _run_chunks(stage, tasks, _generate_chunk, names, execution, "PYTHIA events")
-    per_mass = []
-    for m_top in study.top_jets.masses:
-        rows = [s for s in summaries if s["m_top"] == m_top]
-        n_events = sum(s["n_events"] for s in rows)
-        per_mass.append({
-            "m_top": m_top,
-            "n_events": n_events,
-            "sigma_pb": sum(s["sigma_pb"] * s["n_events"] for s in rows) / n_events,
-            "mean_multiplicity": sum(s["mean_multiplicity"] * s["n_events"] for s in rows)
-            / n_events,
-        })  # fmt: skip
+    summaries = stage.run_chunks(_generate_chunk, tasks, names, execution, "PYTHIA events")
+    per_mass = [
+        {"m_top": m, **combine_runs([r for r in summaries if r["m_top"] == m])}
+        for m in study.top_jets.masses
+    ]
     return stage.complete([n for pair in names for n in pair], {"masses": per_mass})
 
 
@@ -245,7 +216,7 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
             ]
             for t in plan
         ]
-        summaries = _run_chunks(stage, tasks, _eeec_chunk, names, execution, "jets + EEEC")
+        summaries = stage.run_chunks(_eeec_chunk, tasks, names, execution, "jets + EEEC")
         result = stage.complete(
             [n for group in names for n in group], _eeec_summary(study.top_jets.masses, summaries)
         )
@@ -255,22 +226,9 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
 
 
 def _eeec_summary(masses: list[float], summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    per_mass = []
-    for m_top in masses:
-        rows = [s for s in summaries if s["m_top"] == m_top]
-        n_jets = sum(s["n_jets"] for s in rows)
-        mean, error = peak_mean(np.sum([s["peak_sums"] for s in rows], axis=0))
-        per_mass.append({
-            "m_top": m_top,
-            "n_jets": n_jets,
-            "peak_mean_log_zeta3": mean,
-            "peak_mean_log_zeta3_error": error,
-            "n_triplets": sum(s["n_triplets"] for s in rows),
-            "mean_weight_sum_per_jet": sum(s["weight_sum"] for s in rows) / max(n_jets, 1),
-            "mean_jet_mass": sum(s["mean_jet_mass"] * s["n_jets"] for s in rows) / max(n_jets, 1),
-            "zeta3_hist": np.sum([s["zeta3_hist"] for s in rows], axis=0).tolist(),
-            "zeta3_hist_sumw2": np.sum([s["zeta3_hist_sumw2"] for s in rows], axis=0).tolist(),
-        })  # fmt: skip
+    per_mass = [
+        {"m_top": m, **combine_chunks([r for r in summaries if r["m_top"] == m])} for m in masses
+    ]
     return {
         "zeta3_edges": ZETA3_EDGES.tolist(),
         "peak_window": list(PEAK_WINDOW),

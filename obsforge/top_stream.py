@@ -43,7 +43,7 @@ from obsforge.observables.eeec_stream import (
 )
 from obsforge.observables.jets import JetConfig, top_jet_subjets
 from obsforge.observables.longest_side import ZETA3_EDGES
-from obsforge.parallel import Execution, dask_client, map_tasks
+from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 from obsforge.search.observable import ShapeGrid, ShapePatch, scan_shapes
 
@@ -176,7 +176,6 @@ def run_stream(study: StreamStudy, execution: Execution | None = None) -> StageR
     max_jets = study.jets.n_jets * study.top_jets.chunk_size
     tasks = [
         {
-            "stage": stage,
             "study": study,
             "m_top": t["m_top"],
             "chunk": t["chunk"],
@@ -185,14 +184,9 @@ def run_stream(study: StreamStudy, execution: Execution | None = None) -> StageR
             "jet_id_offset": i * max_jets,
         }
         for i, t in enumerate(plan)
-        if not all(stage.is_valid(n) for n in _outputs(t["m_top"], t["chunk"]))
     ]
-    with dask_client(execution) as client:
-        map_tasks(client, _stream_chunk, tasks, "events -> jets -> EEEC")
-    chunks = [
-        json.loads(stage.output_path(_outputs(t["m_top"], t["chunk"])[-1]).read_text())
-        for t in plan
-    ]
+    names = [_outputs(t["m_top"], t["chunk"]) for t in plan]
+    chunks = stage.run_chunks(_stream_chunk, tasks, names, execution, "events -> jets -> EEEC")
     outputs = [name for t in plan for name in _outputs(t["m_top"], t["chunk"])]
     timings = [stage.path / f"timing-{_stem(t['m_top'], t['chunk'])}.json" for t in plan]
     cpu = [json.loads(p.read_text()) for p in timings if p.exists()]
