@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_PYTHIA_SEED", "derive_seed", "pythia_batches", "run_pythia", "seed_settings"]
+__all__ = [
+    "MAX_PYTHIA_SEED",
+    "check_settings",
+    "derive_seed",
+    "pythia_batches",
+    "run_pythia",
+    "seed_settings",
+]
 
 MAX_PYTHIA_SEED = 900_000_000  # PYTHIA accepts Random:seed in [0, 900000000]
 MILLIBARN_TO_PICOBARN = 1e9
@@ -34,6 +41,33 @@ def derive_seed(*entropy: int) -> int:
     statistically independent streams, the same tuple always the same seed."""
     state = np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0]
     return int(state) % MAX_PYTHIA_SEED + 1
+
+
+def check_settings(settings: list[str]) -> list[str]:
+    """``settings`` if PYTHIA accepts every one of them, else ValueError naming the first it
+    refuses (checked on a fresh instance, PYTHIA's own messages silenced)."""
+    import contextlib
+    import os
+
+    import pythia8mc
+
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+        pythia = pythia8mc.Pythia("", False)
+    for setting in settings:
+        fd = os.dup(1)  # PYTHIA prints from C++: silence the process's stdout itself
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                accepted = pythia.readString(setting)
+        finally:
+            os.dup2(fd, 1)
+            os.close(fd)
+        if not accepted:
+            raise ValueError(
+                f"PYTHIA setting {setting!r} is not accepted (unknown key or invalid value); "
+                "allowed: 'Key = value' lines of the PYTHIA 8.3 manual"
+            )
+    return settings
 
 
 def _initialised(settings: list[str]) -> Any:

@@ -11,12 +11,13 @@ Writes ``fisher.json`` and the plots of :mod:`obsforge.fisher_report`.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from obsforge.config import Config, Count
+from obsforge.events.pythia import check_settings
 from obsforge.fisher_report import plot_fisher
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
@@ -31,7 +32,9 @@ FISHER_VERSION = 1
 class Robustness(Config):
     """A second sample at m0 with other PYTHIA settings, fitted with the nominal curves."""
 
-    pythia: list[str] = Field(..., min_length=1, description="e.g. ['Tune:ee = 3']")
+    pythia: Annotated[list[str], AfterValidator(check_settings)] = Field(
+        ..., min_length=1, description="e.g. ['Tune:ee = 3']"
+    )
     events: Count = Field(10_000, description="events at m0")
     chunk_size: Count = Field(5000)
 

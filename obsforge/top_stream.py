@@ -24,15 +24,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import awkward as ak
 import numpy as np
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from obsforge.atomic import atomic_write_json
 from obsforge.config import MAX_COUNT, Config, Count, RunName
 from obsforge.density.data import jet_groups, weight_cut
+from obsforge.events.pythia import check_settings
 from obsforge.events.pythia_top import TopJetEvents, chunk_plan, top_event_batches
 from obsforge.observables.eeec_stream import (
     FINE_EDGES,
@@ -43,6 +44,7 @@ from obsforge.observables.eeec_stream import (
 )
 from obsforge.observables.jets import JetConfig, top_jet_subjets
 from obsforge.observables.longest_side import ZETA3_EDGES
+from obsforge.observables.shapes import TriangleShape
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 from obsforge.search.observable import ShapeGrid, ShapePatch, scan_shapes
@@ -67,7 +69,7 @@ class StreamSettings(Config):
     triplets_per_mass: Count = Field(300_000, description="expected subsample size per mass")
     batch_events: int = Field(250, ge=1, le=MAX_COUNT, description="events held at once")
 
-    def shape_list(self):
+    def shape_list(self) -> list[TriangleShape]:
         return scan_shapes(self.shapes, self.patches)
 
 
@@ -79,7 +81,7 @@ class StreamStudy(Config):
     top_jets: TopJetEvents
     jets: JetConfig = JetConfig()
     stream: StreamSettings = StreamSettings()
-    pythia: list[str] = Field(
+    pythia: Annotated[list[str], AfterValidator(check_settings)] = Field(
         [], description="extra PYTHIA settings (a tune, a hadronisation parameter)"
     )
 

@@ -107,3 +107,15 @@ def test_pythia_cross_section_matches_analytic_born():
     expected = born * hadronic**2 * (1 + couplings.alphaS(Q**2) / np.pi)
     # Tolerance: 3 sigma of PYTHIA's MC estimate plus 1.5% for the massless QCD factor.
     assert abs(sigma_fb - expected) < 3 * error_fb + 0.015 * expected
+
+
+def test_extra_pythia_settings_are_checked_at_load():
+    from obsforge.events.pythia import check_settings
+
+    assert check_settings(["Tune:ee = 3", "StringZ:aLund = 0.7"]) == [
+        "Tune:ee = 3",
+        "StringZ:aLund = 0.7",
+    ]
+    for bad in ("Tune:xx = 3", "StringZ:aLund = abc"):
+        with pytest.raises(ValueError, match="not accepted"):
+            check_settings([bad])
