@@ -26,7 +26,7 @@ from obsforge.top_stream import StreamStudy, load_moments, run_stream
 
 __all__ = ["FisherSettings", "FisherStudy", "run_fisher"]
 
-FISHER_VERSION = 1
+FISHER_VERSION = 2  # 2: the mass shift's error includes that of the fitted mean curve
 
 
 class Robustness(Config):

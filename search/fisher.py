@@ -94,7 +94,8 @@ class FisherRanking:
 
     shapes (S, 2); info (S,) per-jet Fisher information in GeV^-2 (bias-corrected); bootstrap
     (B, S) the same for resampled jets; merge (S, n, K) the bins; slope (S, n) and covariance
-    (S, n, n) of the binned observable at m0; mean (S, n) its fitted value at m0.
+    (S, n, n) of the binned observable at m0; mean (S, n) its fitted value at m0, whose
+    covariance is ``mean_factor`` C (mean_factor = sum_m L0_m^2 / N_m of the local fit).
     """
 
     shapes: np.ndarray
@@ -105,6 +106,7 @@ class FisherRanking:
     slope: np.ndarray
     covariance: np.ndarray
     mean: np.ndarray
+    mean_factor: float = 0.0
 
     def half_width(self, n_jets: float, info: np.ndarray | None = None) -> np.ndarray:
         """Expected 95 % half-width in GeV for n_jets jets (inf where I <= 0)."""
@@ -184,6 +186,7 @@ def fisher_ranking(
         slope=slope,
         covariance=covariance,
         mean=np.einsum("m,msn->sn", weights[0], x),
+        mean_factor=float(np.sum(weights[0] ** 2 / n_jets)),
     )
 
 
@@ -192,7 +195,8 @@ def mass_shift(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fitted m_top - m0 (GeV) of another sample of jets at m0 (e.g. another tune) with the
     ranking's mean curve, for the shapes ``indices``, and its statistical error: the linearised
-    Gaussian-likelihood fit (the optimal observable) dm = b^T C^-1 (x - mu) / (b^T C^-1 b)."""
+    Gaussian-likelihood fit (the optimal observable) dm = b^T C^-1 (x - mu) / (b^T C^-1 b),
+    whose variance (1/N + mean_factor) / (b^T C^-1 b) includes the error of the fitted mean."""
     x, _ = merge_bins(ranking.merge, ratio_means(moments))
     n = moments.n_jets.sum()
     shifts, errors = [], []
@@ -203,5 +207,5 @@ def mass_shift(
         cinv_b = np.linalg.solve(c, b)
         info = b @ cinv_b
         shifts.append(cinv_b @ (x[s][keep] - ranking.mean[s][keep]) / info)
-        errors.append(1.0 / np.sqrt(n * info))
+        errors.append(np.sqrt((1.0 / n + ranking.mean_factor) / info))
     return np.array(shifts), np.array(errors)

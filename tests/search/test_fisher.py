@@ -74,7 +74,9 @@ def test_fisher_width_of_a_gaussian_toy_equals_the_analytic_one():
     # A sample generated 0.8 GeV above M0 is fitted there, within its statistical error.
     shift, error = mass_shift(ranking, toy(M0 + 0.8, 40_000, rng), [0])
     assert abs(shift[0] - 0.8) < 4 * error[0]
-    assert error[0] == pytest.approx(1 / np.sqrt(40_000 * exact), rel=0.2)
+    # Its error: the sample's 1/N and the fitted mean curve's own, sum_m L0_m^2 / N_m.
+    mean_factor = np.sum(local_fit_weights(masses, M0, 6.0, 2)[0] ** 2 / 4000)
+    assert error[0] == pytest.approx(np.sqrt((1 / 40_000 + mean_factor) / exact), rel=0.2)
 
 
 def test_a_shape_without_mass_dependence_has_no_information():
