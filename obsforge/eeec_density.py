@@ -17,7 +17,6 @@ import json
 import logging
 from typing import Any, Literal
 
-import awkward as ak
 import numpy as np
 from pydantic import Field, model_validator
 
@@ -31,7 +30,7 @@ from obsforge.density_report import plot_closure
 from obsforge.parallel import Execution
 from obsforge.progress import progress
 from obsforge.rundir import StageDir, StageResult
-from obsforge.top_eeec import TopEEECStudy, run_eeec, triplet_files
+from obsforge.top_eeec import TopEEECStudy, run_eeec, triplet_chunks, triplet_files
 from obsforge.training import TrainingConfig
 
 __all__ = [
@@ -131,9 +130,9 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
     stage.begin(seeds={"sample": settings.sample.seed})
     train_masses = set(data_config.train_masses)
     used = train_masses | set(data_config.holdout_masses)
-    files = triplet_files(eeec)
+    n_files = sum(len(triplet_files(eeec, m)) for m in used)
     arrays, totals = training_arrays(
-        _triplet_chunks(files, used),
+        progress(triplet_chunks(eeec, used), "density data", total=n_files),
         settings.sample,
         train_masses,
         {m: len(triplet_files(eeec, m)) for m in used},
@@ -148,17 +147,6 @@ def run_density_data(study: DensityStudy, execution: Execution | None = None) ->
         "n_test_in_shapes": len(arrays["test_weight"]),
     }
     return stage.complete(["data.npz"], summary)
-
-
-def _triplet_chunks(files, masses: set[float]):
-    """(zeta, weight, jet_id, m_top) of every triplet file of the given masses, one at a time."""
-    for path in progress(files, "density data", total=len(files)):
-        chunk = ak.from_parquet(path)
-        m_top = float(chunk.m_top[0]) if len(chunk) else None
-        if m_top is None or m_top not in masses:
-            continue
-        zeta = np.stack([ak.to_numpy(chunk[f"zeta{i}"]) for i in (1, 2, 3)], 1).astype(np.float64)
-        yield zeta, ak.to_numpy(chunk.weight).astype(np.float64), ak.to_numpy(chunk.jet_id), m_top
 
 
 class _ModelConfig(Config):

@@ -19,12 +19,11 @@ import json
 import logging
 from typing import Any
 
-import awkward as ak
 import numpy as np
 from pydantic import model_validator
 
 from obsforge.config import Config
-from obsforge.density.data import TEST, SampleConfig, jet_split
+from obsforge.density.data import SampleConfig
 from obsforge.density.surrogate import EEECSurrogate
 from obsforge.eeec_density import DensityStudy, run_density
 from obsforge.observables.shapes import TriangleShape
@@ -32,12 +31,12 @@ from obsforge.parallel import Execution, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
 from obsforge.scan_report import plot_scan, report_lines
 from obsforge.search.nre import NREConfig, save_estimator
-from obsforge.search.observable import shape_histograms
 from obsforge.search.scan import (
     AMORTISED,
     LEVELS,
     SearchSettings,
     checked_covariance,
+    jet_histograms,
     pythia_mass_fit,
     scan_record,
     scan_simulator,
@@ -49,7 +48,7 @@ from obsforge.search.scan import (
     training_plan,
 )
 from obsforge.search.simulator import jet_covariance
-from obsforge.top_eeec import run_eeec, triplet_files
+from obsforge.top_eeec import run_eeec, triplet_chunks
 
 __all__ = ["ScanStudy", "SearchSettings", "report_lines", "run_scan", "run_search_data"]
 
@@ -137,7 +136,13 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
     arrays = search_data(surrogate, shapes, settings, (low, high), references)
     cov_masses, covariances, data_means, jet_counts = [], [], [], []
     for m_top in study.top_jets.masses:
-        h, w = _pythia_jets(eeec, study, m_top, shapes, arrays["edges"])
+        split = study.density.sample if m_top in study.training_masses() else None
+        chunks = triplet_chunks(eeec, {m_top})
+        h, w = jet_histograms(chunks, shapes, arrays["edges"], settings.jets_per_mass, split)
+        if len(w) < 2:
+            raise ValueError(
+                f"m_top = {m_top:g}: only {len(w)} PYTHIA test jets; generate more events"
+            )
         cov_masses.append(m_top)
         covariances.append(checked_covariance(jet_covariance(h, w), shapes, m_top, len(w)))
         data_means.append(h.sum(0) / w.sum())
@@ -158,35 +163,6 @@ def run_search_data(study: ScanStudy, execution: Execution | None = None) -> Sta
         ],
     }
     return stage.complete(["search_data.npz"], summary)
-
-
-def _pythia_jets(eeec, study: ScanStudy, m_top: float, shapes, edges) -> tuple[np.ndarray, ...]:
-    """Per-jet contents h (J, S, K) and total weights w (J,) of up to ``jets_per_mass`` jets at
-    m_top that the surrogate never saw (test jets of training masses, any jet of a hold-out)."""
-    trained = m_top in study.training_masses()
-    cap = study.search.jets_per_mass
-    hs, ws, have = [], [], 0
-    for path in triplet_files(eeec, m_top):
-        if have >= cap:
-            break
-        chunk = ak.from_parquet(path)
-        jet_id = ak.to_numpy(chunk.jet_id)
-        use = (
-            jet_split(jet_id, study.density.sample) == TEST
-            if trained
-            else np.ones(len(jet_id), bool)
-        )
-        ids = np.unique(jet_id[use])[: cap - have]
-        use &= np.isin(jet_id, ids)
-        local = np.searchsorted(ids, jet_id[use])
-        zeta = np.stack([ak.to_numpy(chunk[f"zeta{i}"])[use] for i in (1, 2, 3)], 1)
-        weight = ak.to_numpy(chunk.weight)[use].astype(np.float64)
-        ws.append(np.bincount(local, weight, minlength=len(ids)))
-        hs.append(shape_histograms(zeta.astype(np.float64), weight, shapes, edges, local, len(ids)))
-        have += len(ids)
-    if have < 2:
-        raise ValueError(f"m_top = {m_top:g}: only {have} PYTHIA test jets; generate more events")
-    return np.concatenate(hs), np.concatenate(ws)
 
 
 # -- scan ----------------------------------------------------------------------------------------

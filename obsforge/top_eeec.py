@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "StageResult",
     "TopEEECStudy",
     "load_triplets",
+    "triplet_chunks",
     "plot_longest_side",
     "run_eeec",
     "run_top_jets",
@@ -248,6 +250,24 @@ def triplet_files(eeec: StageResult | str | Path, m_top: float | None = None) ->
     prefix = "triplets-" if m_top is None else f"triplets-{_mass_stem(m_top)}-"
     names = sorted(n for n in outputs if n.startswith(prefix) and n.endswith(".parquet"))
     return [folder / name for name in names]
+
+
+def triplet_chunks(
+    eeec: StageResult, masses: set[float] | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
+    """(zeta (T, 3), weight (T,) as float64, jet_id (T,), m_top) of each triplet file of a
+    finished ``eeec`` stage, of the given masses (all: None), one file at a time, in file order."""
+    if masses is None:
+        files = triplet_files(eeec)
+    else:
+        files = sorted(path for m in masses for path in triplet_files(eeec, m))
+    for path in files:
+        chunk = ak.from_parquet(path)
+        if not len(chunk):
+            continue
+        zeta = np.stack([ak.to_numpy(chunk[f"zeta{i}"]) for i in (1, 2, 3)], 1).astype(np.float64)
+        weight = ak.to_numpy(chunk.weight).astype(np.float64)
+        yield zeta, weight, ak.to_numpy(chunk.jet_id), float(chunk.m_top[0])
 
 
 def load_triplets(

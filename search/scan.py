@@ -29,6 +29,7 @@ from obsforge.search.simulator import ShapeSimulator
 __all__ = [
     "AMORTISED",
     "LEVELS",
+    "jet_histograms",
     "scan_record",
     "training_plan",
     "SearchSettings",
@@ -406,3 +407,36 @@ def scan_record(
         "coverage": scores["coverage"],
         "pythia_mass_fit": pythia,
     }
+
+
+def jet_histograms(
+    chunks,
+    shapes: list[TriangleShape],
+    edges: np.ndarray,
+    cap: int,
+    test_of: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-jet contents h (J, S, K) of every shape's bins and total weights w (J,) of up to
+    ``cap`` jets from chunks of triplets (zeta, weight, jet_id, m_top), read until the cap is
+    reached. With ``test_of`` (a density :class:`~obsforge.density.data.SampleConfig`) only the
+    test jets of that split are used: the jets a surrogate trained with it never saw."""
+    from obsforge.density.data import TEST, jet_split
+
+    hs, ws, have = [], [], 0
+    for zeta, weight, jet_id, _ in chunks:
+        if have >= cap:
+            break
+        use = (
+            jet_split(jet_id, test_of) == TEST
+            if test_of is not None
+            else np.ones(len(jet_id), bool)
+        )
+        ids = np.unique(jet_id[use])[: cap - have]
+        use &= np.isin(jet_id, ids)
+        local = np.searchsorted(ids, jet_id[use])
+        ws.append(np.bincount(local, weight[use], minlength=len(ids)))
+        hs.append(shape_histograms(zeta[use], weight[use], shapes, edges, local, len(ids)))
+        have += len(ids)
+    if not hs:
+        return np.zeros((0, len(shapes), edges.shape[1] - 1)), np.zeros(0)
+    return np.concatenate(hs), np.concatenate(ws)
