@@ -162,35 +162,8 @@ def _variation(masses, moments, nominal, settings, bandwidth, degree) -> dict[st
 
 def _result(ranking: FisherRanking, settings: FisherSettings, masses, moments) -> dict[str, Any]:
     n = settings.n_jets
-    best = ranking.best()
-    widths = ranking.half_width(n)
-    boot_widths = ranking.half_width(n, ranking.bootstrap)
-    low, high = np.percentile(boot_widths, [16, 84], axis=0, method="nearest")
-    published = ranking.index(*settings.named[2])
-    n_target = ranking.jets_for(settings.target_half_width, published)
-    picks = ranking.best_in_bootstrap()
-    frequency = np.bincount(picks, minlength=len(ranking.shapes)) / len(picks)
-    top = np.argsort(frequency)[::-1][:5]
-    rank = np.argsort(np.argsort(-ranking.bootstrap, axis=1), axis=1)  # 0 = best, per replica
-
-    def row(i: int) -> dict[str, Any]:
-        return {
-            "shape": ranking.shapes[i].tolist(),
-            "info_per_jet": float(ranking.info[i]),
-            "half_width": float(widths[i]),
-            "half_width_68": [float(low[i]), float(high[i])],
-            "half_width_at_target_jets": float(ranking.half_width(n_target)[i]),
-            "rank": int(np.sum(ranking.info > ranking.info[i])),
-            "rank_68": np.percentile(rank[:, i], [16, 84]).tolist(),
-            "best_fraction": float(frequency[i]),
-            "ratio_to_best": float(widths[i] / widths[best]),
-            "ratio_to_best_68": np.percentile(
-                boot_widths[:, i] / boot_widths[np.arange(len(picks)), picks],
-                [16, 84],
-                method="nearest",
-            ).tolist(),
-        }
-
+    n_target = ranking.jets_for(settings.target_half_width, ranking.index(*settings.named[2]))
+    low, high = ranking.half_width_interval(n)
     return {
         "m0": settings.m0,
         "bandwidth": settings.bandwidth,
@@ -202,14 +175,9 @@ def _result(ranking: FisherRanking, settings: FisherSettings, masses, moments) -
         "jets_for_target": float(n_target),
         "shapes": ranking.shapes.tolist(),
         "info_per_jet": ranking.info.tolist(),
-        "half_width": widths.tolist(),
+        "half_width": ranking.half_width(n).tolist(),
         "half_width_68": [low.tolist(), high.tolist()],
-        "best": row(best),
-        "best_bootstrap": {
-            "shapes": [ranking.shapes[i].tolist() for i in top],
-            "fraction": [float(frequency[i]) for i in top],
-            "n1_95": np.percentile(ranking.shapes[picks, 0], [2.5, 97.5]).tolist(),
-            "n2_95": np.percentile(ranking.shapes[picks, 1], [2.5, 97.5]).tolist(),
-        },
-        "named": [row(ranking.index(*s)) for s in settings.named],
+        "best": ranking.shape_row(ranking.best(), n, n_target),
+        "best_bootstrap": ranking.bootstrap_optimum(),
+        "named": [ranking.shape_row(ranking.index(*s), n, n_target) for s in settings.named],
     }

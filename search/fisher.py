@@ -21,6 +21,7 @@ it is the yardstick for the surrogate and NRE widths of :mod:`~obsforge.search.s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -126,6 +127,47 @@ class FisherRanking:
     def best_in_bootstrap(self) -> np.ndarray:
         """(B,) index of the best shape of every bootstrap replica."""
         return np.argmax(self.bootstrap, axis=1)
+
+    def half_width_interval(self, n_jets: float) -> tuple[np.ndarray, np.ndarray]:
+        """The bootstrap's central 68 % of every shape's half-width, (S,) each."""
+        boot = self.half_width(n_jets, self.bootstrap)
+        low, high = np.percentile(boot, [16, 84], axis=0, method="nearest")
+        return low, high
+
+    def shape_row(self, index: int, n_jets: float, n_target: float) -> dict[str, Any]:
+        """One shape's numbers: information, half-width for ``n_jets`` (with its bootstrap 68 %)
+        and for ``n_target`` jets, rank (0 = best) and its bootstrap 68 %, how often it is the
+        bootstrap optimum, and its width relative to the best (with the bootstrap 68 %)."""
+        widths, boot = self.half_width(n_jets), self.half_width(n_jets, self.bootstrap)
+        picks = self.best_in_bootstrap()
+        ranks = np.argsort(np.argsort(-self.bootstrap, axis=1), axis=1)[:, index]
+        low, high = np.percentile(boot[:, index], [16, 84], method="nearest")
+        ratio = boot[:, index] / boot[np.arange(len(picks)), picks]
+        return {
+            "shape": self.shapes[index].tolist(),
+            "info_per_jet": float(self.info[index]),
+            "half_width": float(widths[index]),
+            "half_width_68": [float(low), float(high)],
+            "half_width_at_target_jets": float(self.half_width(n_target)[index]),
+            "rank": int(np.sum(self.info > self.info[index])),
+            "rank_68": np.percentile(ranks, [16, 84]).tolist(),
+            "best_fraction": float(np.mean(picks == index)),
+            "ratio_to_best": float(widths[index] / widths[self.best()]),
+            "ratio_to_best_68": np.percentile(ratio, [16, 84], method="nearest").tolist(),
+        }
+
+    def bootstrap_optimum(self, top: int = 5) -> dict[str, Any]:
+        """Where the optimum lands in the bootstrap: the ``top`` most frequent best shapes with
+        their frequencies, and the central 95 % of its n1 and n2."""
+        picks = self.best_in_bootstrap()
+        frequency = np.bincount(picks, minlength=len(self.shapes)) / len(picks)
+        order = np.argsort(frequency)[::-1][:top]
+        return {
+            "shapes": [self.shapes[i].tolist() for i in order],
+            "fraction": [float(frequency[i]) for i in order],
+            "n1_95": np.percentile(self.shapes[picks, 0], [2.5, 97.5]).tolist(),
+            "n2_95": np.percentile(self.shapes[picks, 1], [2.5, 97.5]).tolist(),
+        }
 
     def index(self, n1: float, n2: float) -> int:
         hit = np.flatnonzero(np.all(np.isclose(self.shapes, [n1, n2], atol=1e-9), axis=1))
