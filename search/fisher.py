@@ -12,7 +12,9 @@ regression of the per-mass means around m0 (tricube kernel of half-width ``bandw
 estimate b = sum_m l_m x_m is linear in the data, with covariance V = sum_m l_m^2 C_m / N_m, so
 the noise of b adds tr(C^-1 V) to E[b^T C^-1 b]; that bias is subtracted. The statistical
 uncertainty of every width and of the rank of the optimum comes from a bootstrap over jets:
-the groups of jets that the moments are kept in are resampled within each mass.
+the groups of jets that the moments are kept in are resampled within each mass (the per-jet
+covariance, an average over the many masses near m0, is held fixed; with G groups the spread
+is that of a G-block bootstrap).
 
 This is the optimal-observable view of :mod:`~obsforge.observables.fisher` applied to the EEEC;
 it is the yardstick for the surrogate and NRE widths of :mod:`~obsforge.search.scan`.
