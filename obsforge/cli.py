@@ -49,7 +49,7 @@ COMMANDS = (
         "generate top-jets",
         "e+e- -> t tbar with PYTHIA 8 (visible final state, per top mass)",
         "top_eeec:TopEEECStudy",
-        "top_eeec:run_top_jets",
+        "top_events:run_top_jets",
         ignore=("density", "search"),
     ),
     Command(

@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 
 from obsforge.config import Config, RunName
 from obsforge.eeec_report import plot_eeec, plot_longest_side
-from obsforge.events.pythia_top import TopJetEvents, chunk_plan, combine_runs, generate_top_events
+from obsforge.events.pythia_top import TopJetEvents, chunk_plan
 from obsforge.observables.eeec import eeec_triplets
 from obsforge.observables.jets import JetConfig, top_jet_subjets
 from obsforge.observables.longest_side import (
@@ -37,6 +37,7 @@ from obsforge.observables.longest_side import (
 )
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
+from obsforge.top_events import chunk_stem, mass_stem, run_top_jets
 
 __all__ = [
     "StageResult",
@@ -52,8 +53,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Code versions of the stages (part of their cache keys): bump when an output changes meaning.
-TOP_JETS_VERSION = 2  # 2: the summary's masses are a list of rows with their m_top
-EEEC_VERSION = 2  # 2: the same
+EEEC_VERSION = 2  # 2: the summary's masses are a list of rows with their m_top
 
 
 class TopEEECStudy(Config):
@@ -81,35 +81,7 @@ class TopEEECStudy(Config):
         return list(self.plot_masses or [min(masses), max(masses)])
 
 
-def _mass_stem(m_top: float) -> str:
-    return f"m{m_top:.3f}"
-
-
-def _chunk_stem(m_top: float, chunk: int) -> str:
-    return f"{_mass_stem(m_top)}-c{chunk:04d}"
-
-
 # -- tasks (run on Dask workers) -------------------------------------------------------------------
-def _generate_chunk(
-    stage: StageDir, m_top: float, chunk: int, n_events: int, ecm: float, seed: int
-) -> dict[str, Any]:
-    particles, info = generate_top_events(m_top, n_events, seed, ecm)
-    stage.write(
-        f"particles-{_chunk_stem(m_top, chunk)}.parquet", lambda tmp: ak.to_parquet(particles, tmp)
-    )
-    counts = ak.to_numpy(ak.num(particles, axis=1))
-    summary = {
-        "m_top": m_top,
-        "chunk": chunk,
-        "seed": seed,
-        "n_events": n_events,
-        "mean_multiplicity": float(counts.mean()),
-        **info,
-    }
-    _write_json(stage, f"particles-{_chunk_stem(m_top, chunk)}.json", summary)
-    return summary
-
-
 def _eeec_chunk(
     stage: StageDir,
     particles_path: str,
@@ -125,7 +97,7 @@ def _eeec_chunk(
     columns = {name: values.astype(np.float32) for name, values in triplets.items()}
     columns["m_top"] = np.full(len(local_jet), m_top, dtype=np.float32)
     columns["jet_id"] = local_jet + jet_id_offset
-    stem = _chunk_stem(m_top, chunk)
+    stem = chunk_stem(m_top, chunk)
     stage.write(f"triplets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(columns), tmp))
     jet_columns = {name: ak.to_numpy(table[name]) for name in table.fields}
     jet_columns["jet_id"] = np.arange(len(table), dtype=np.int64) + jet_id_offset
@@ -154,28 +126,6 @@ def _write_json(stage: StageDir, name: str, data: dict[str, Any]) -> None:
 
 
 # -- stages ----------------------------------------------------------------------------------------
-def run_top_jets(study: TopEEECStudy, execution: Execution | None = None) -> StageResult:
-    """Generate (or reuse) the PYTHIA events of every (mass, chunk)."""
-    execution = execution or Execution()
-    stage = StageDir(
-        study.runs_dir, study.name, "top-jets", study.top_jets, version=TOP_JETS_VERSION
-    )
-    if (done := stage.result()) is not None:
-        return done
-    tasks = chunk_plan(study.top_jets)
-    stage.begin(seeds={_chunk_stem(t["m_top"], t["chunk"]): t["seed"] for t in tasks})
-    names = [
-        [f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}" for ext in ("parquet", "json")]
-        for t in tasks
-    ]
-    summaries = stage.run_chunks(_generate_chunk, tasks, names, execution, "PYTHIA events")
-    per_mass = [
-        {"m_top": m, **combine_runs([r for r in summaries if r["m_top"] == m])}
-        for m in study.top_jets.masses
-    ]
-    return stage.complete([n for pair in names for n in pair], {"masses": per_mass})
-
-
 def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageResult:
     """Cluster jets and compute EEEC triplets for every chunk of the ``top-jets`` stage."""
     execution = execution or Execution()
@@ -197,7 +147,7 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
             {
                 "particles_path": str(
                     events.stage.output_path(
-                        f"particles-{_chunk_stem(t['m_top'], t['chunk'])}.parquet"
+                        f"particles-{chunk_stem(t['m_top'], t['chunk'])}.parquet"
                     )
                 ),
                 "jets": study.jets,
@@ -209,7 +159,7 @@ def run_eeec(study: TopEEECStudy, execution: Execution | None = None) -> StageRe
         ]
         names = [
             [
-                f"{kind}-{_chunk_stem(t['m_top'], t['chunk'])}.{ext}"
+                f"{kind}-{chunk_stem(t['m_top'], t['chunk'])}.{ext}"
                 for kind, ext in (
                     ("triplets", "parquet"),
                     ("jets", "parquet"),
@@ -247,7 +197,7 @@ def triplet_files(eeec: StageResult | str | Path, m_top: float | None = None) ->
     else:
         folder = Path(eeec)
         outputs = json.loads((folder / "manifest.json").read_text())["outputs"]
-    prefix = "triplets-" if m_top is None else f"triplets-{_mass_stem(m_top)}-"
+    prefix = "triplets-" if m_top is None else f"triplets-{mass_stem(m_top)}-"
     names = sorted(n for n in outputs if n.startswith(prefix) and n.endswith(".parquet"))
     return [folder / name for name in names]
 

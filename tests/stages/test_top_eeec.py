@@ -36,11 +36,12 @@ def test_study_runs_end_to_end_and_is_reused(tiny_study, monkeypatch):
     assert config["config"]["subjet_r"] == 0.1
 
     import obsforge.top_eeec as module
+    import obsforge.top_events as events_module
 
     def fail(*args, **kwargs):
         raise AssertionError("a cached stage was recomputed")
 
-    monkeypatch.setattr(module, "_generate_chunk", fail)
+    monkeypatch.setattr(events_module, "_generate_chunk", fail)
     monkeypatch.setattr(module, "_eeec_chunk", fail)
     assert run_eeec(tiny_study, INLINE).manifest == result.manifest
 
