@@ -28,6 +28,7 @@ added to the moments and cleared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import awkward as ak
 import numba
@@ -124,6 +125,23 @@ class StreamMoments:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def save(self, path: str | Path) -> None:
+        """A compressed .npz of the six arrays (plain arrays: no pickles)."""
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, **self.arrays())
+
+    @classmethod
+    def load(cls, paths: str | Path | list) -> StreamMoments:
+        """The moments of one file, or the sum of several (chunks of the same jets' kind)."""
+        total = None
+        for path in [paths] if isinstance(paths, str | Path) else paths:
+            with np.load(path, allow_pickle=False) as data:
+                moments = cls(**{name: data[name] for name in cls.__dataclass_fields__})
+            total = moments if total is None else total.__iadd__(moments)
+        if total is None:
+            raise ValueError("no moments file given")
+        return total
 
 
 def jet_arrays(subjets: ak.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

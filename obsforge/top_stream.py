@@ -132,7 +132,7 @@ def _stream_chunk(
     jets["m_top"] = np.full(n_jets, m_top)
     stage.write(f"sample-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(sample), tmp))
     stage.write(f"jets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(jets), tmp))
-    stage.write(f"moments-{stem}.npz", lambda tmp: _save_npz(tmp, stream.moments.arrays()))
+    stage.write(f"moments-{stem}.npz", stream.moments.save)
     summary = {
         "m_top": m_top,
         "chunk": chunk,
@@ -150,11 +150,6 @@ def _stream_chunk(
     atomic_write_json(stage.path / f"timing-{stem}.json", clock)
     stage.write(f"chunk-{stem}.json", lambda tmp: tmp.write_text(json.dumps(summary)))
     return summary
-
-
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
 
 
 def _outputs(m_top: float, chunk: int) -> list[str]:
@@ -243,16 +238,8 @@ def load_moments(
 ) -> tuple[np.ndarray, list[StreamMoments]]:
     """The shape moments of every mass in [low, high] (all: None), chunks of a mass summed:
     (masses (M,), [StreamMoments per mass])."""
-    out = []
     files = _files(result, "moments", masses)
-    for paths in files.values():
-        total = None
-        for path in paths:
-            with np.load(path, allow_pickle=False) as data:
-                moments = StreamMoments(**{k: data[k] for k in data.files})
-            total = moments if total is None else total.__iadd__(moments)
-        out.append(total)
-    return np.array(list(files)), out
+    return np.array(list(files)), [StreamMoments.load(paths) for paths in files.values()]
 
 
 def load_sample(
