@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from obsforge import __version__
-from obsforge.config import ConfigError, UserError, load_config, validate_config
-from obsforge.parallel import Execution
+from obsforge.config import load_config
+from obsforge.scripting import add_study_options, report_errors
+from obsforge.scripting import execution as study_execution
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -116,37 +115,11 @@ COMMANDS = (
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", required=True, help="YAML file, or a built-in config name (e.g. 'demo')"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set top_jets.events_per_mass=500",
-    )
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="address of an existing Dask scheduler, e.g. tcp://host:8786 (default: a local "
-        "cluster)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=_worker_count,
-        default=None,
-        help="local Dask workers (default: one per core; 0 runs inline)",
-    )
+    add_study_options(parser)
     parser.add_argument(
         "--dry-run",
         action="store_true",
         help="validate the configuration and print the run folder; run nothing",
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log progress details; tracebacks on errors"
     )
 
 
@@ -173,29 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _worker_count(text: str) -> int:
-    """argparse type for --workers: an integer >= 0 (0 runs the tasks inline)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed is a whole number >= 0") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value}: allowed are 0 (inline) or more workers")
-    return value
-
-
-def _execution(args) -> Execution:
-    try:
-        return validate_config(Execution, {"scheduler": args.scheduler, "workers": args.workers})
-    except ConfigError as exc:
-        raise ConfigError(f"--{exc}") from None
-
-
 def _run(args) -> int:
     command: Command = args.command_spec
     model = _load(command.model)
     config = load_config(model, args.config, args.overrides, ignore=command.ignore)
-    execution = _execution(args)
+    execution = study_execution(args)
     if args.dry_run:
         name = getattr(config, "name", "?")
         print(
@@ -213,42 +168,9 @@ def _run(args) -> int:
     return 0
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, UserError) else f"{type(exc).__name__}: {text}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # Read by distributed when it is imported (also in the worker processes it spawns).
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        print(
-            "obsforge: interrupted; the same command resumes from the last checkpoint",
-            file=sys.stderr,
-        )
-        return 130
-    except (UserError, OSError, UnicodeDecodeError, ValueError) as exc:
-        # Expected failures: bad input, missing files or tables, unreachable services.
-        if args.verbose:
-            raise
-        print(f"obsforge: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except Exception as exc:
-        if args.verbose:
-            raise
-        print(
-            f"obsforge: error: {_one_line(exc)} (rerun with -v for the traceback)", file=sys.stderr
-        )
-        return 1
+    args = build_parser().parse_args(argv)
+    return report_errors(lambda: _run(args), args.verbose)
 
 
 if __name__ == "__main__":
