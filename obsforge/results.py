@@ -55,16 +55,16 @@ class StageResult:
 
     def summary(self) -> list[str]:
         """What ``obsforge <command>`` prints for this stage."""
-        from obsforge.reports import report_for
+        from obsforge.studies import study_of_stage
 
-        return report_for(self.stage.stage).lines(self)
+        return study_of_stage(self.stage.stage).lines(self)
 
     def plot(self) -> list[Path]:
         """The report figures (PNG + PDF): drawn again from the stage's outputs where the stage
         has a plotter of its outputs, else the figures the run wrote."""
-        from obsforge.reports import report_for
+        from obsforge.studies import study_of_stage
 
-        figures = report_for(self.stage.stage).plot(self)
+        figures = study_of_stage(self.stage.stage).plot(self)
         if figures is None:
             figures = sorted((self.path / "report").glob("*.p[dn][gf]"))
         return figures

@@ -72,7 +72,7 @@ def test_results_get_the_umask_mode_not_owner_only(tmp_path):
 
 
 def test_result_protocol_numbers_summary_save_upstream(tmp_path):
-    from obsforge.reports import REPORTS
+    from obsforge.studies import STUDIES
 
     upstream = StageDir(tmp_path, "run", "top-jets", JetConfig(jet_r=0.8))
     upstream.begin()
@@ -84,7 +84,7 @@ def test_result_protocol_numbers_summary_save_upstream(tmp_path):
     (stage.path / "report").mkdir()
     (stage.path / "report" / "figure.png").write_bytes(b"png")
     result = stage.complete(["b.txt"], {"x": 2.5})
-    assert "unregistered" not in REPORTS and result.numbers == {"x": 2.5}
+    assert "unregistered" not in {s.stage for s in STUDIES} and result.numbers == {"x": 2.5}
     assert json.loads(result.summary()[0]) == {"x": 2.5}  # no printer: the numbers as JSON
     assert result.plot() == [stage.path / "report" / "figure.png"]  # no plotter: the figures
     found = result.upstream("top-jets")
@@ -95,10 +95,11 @@ def test_result_protocol_numbers_summary_save_upstream(tmp_path):
     saved = result.save(tmp_path / "export")
     assert (saved / "b.txt").read_text() == "b"
     assert (saved / "report" / "figure.png").exists() and (saved / "manifest.json").exists()
-    # Every printer and plotter of the table exists.
+    # Every model, run function, printer and plotter of the table exists; stages are distinct.
     import importlib
 
-    for report in REPORTS.values():
-        for path in filter(None, (report.printer, report.plotter)):
+    assert len({s.stage for s in STUDIES}) == len(STUDIES)
+    for study in STUDIES:
+        for path in filter(None, (study.model, study.run, study.printer, study.plotter)):
             module, _, name = path.partition(":")
             assert callable(getattr(importlib.import_module(f"obsforge.{module}"), name))
