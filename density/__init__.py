@@ -4,8 +4,8 @@ Normalizing flows (nflows, rational-quadratic splines) and an MLP surrogate, tra
 energy-weighted likelihood so that they converge to the EEEC itself (arXiv:2508.10988).
 """
 
-from obsforge.density.closure import ClosureConfig, closure_at_mass, shape_closure
-from obsforge.density.data import SampleConfig, importance_subsample, jet_split
+from obsforge.density.closure import ClosureConfig, closure_at_mass, closure_table, shape_closure
+from obsforge.density.data import SampleConfig, importance_subsample, jet_split, training_arrays
 from obsforge.density.models import (
     ConditionalFlow,
     DensityMLP,
@@ -13,12 +13,19 @@ from obsforge.density.models import (
     MLPConfig,
     weighted_nll,
 )
-from obsforge.density.surrogate import EEECDistribution, EEECSurrogate, build_model
+from obsforge.density.settings import DensitySettings
+from obsforge.density.surrogate import (
+    EEECDistribution,
+    EEECSurrogate,
+    build_model,
+    train_surrogate,
+)
 
 __all__ = [
     "ClosureConfig",
     "ConditionalFlow",
     "DensityMLP",
+    "DensitySettings",
     "EEECDistribution",
     "EEECSurrogate",
     "FlowConfig",
@@ -26,8 +33,11 @@ __all__ = [
     "SampleConfig",
     "build_model",
     "closure_at_mass",
+    "closure_table",
     "importance_subsample",
     "jet_split",
     "shape_closure",
+    "train_surrogate",
+    "training_arrays",
     "weighted_nll",
 ]

@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "PEAK_WINDOW",
     "ZETA3_EDGES",
+    "chunk_statistics",
     "combine_chunks",
     "peak_mean",
     "peak_sums",
@@ -77,6 +78,25 @@ def peak_mean(sums: np.ndarray) -> tuple[float, float]:
     mean = ss / sw
     error = np.sqrt(max(sss - 2 * mean * sws + mean**2 * sww, 0.0)) / sw
     return float(mean), float(error)
+
+
+def chunk_statistics(
+    zeta3: np.ndarray, weight: np.ndarray, jet: np.ndarray, jet_mass: np.ndarray
+) -> dict:
+    """The longest-side statistics of a chunk of jets (triplets (T,) with their jet index into
+    ``jet_mass`` (J,)), in the form :func:`combine_chunks` adds up: per-jet sums, since jets are
+    the independent units of the statistical errors."""
+    n_jets = len(jet_mass)
+    per_jet = per_jet_histogram(zeta3, weight, jet, n_jets, ZETA3_EDGES)
+    return {
+        "n_jets": n_jets,
+        "peak_sums": peak_sums(zeta3, weight, jet, n_jets, PEAK_WINDOW).tolist(),
+        "n_triplets": len(jet),
+        "weight_sum": float(weight.sum()),
+        "mean_jet_mass": float(np.mean(jet_mass)) if n_jets else float("nan"),
+        "zeta3_hist": per_jet.sum(axis=0).tolist(),
+        "zeta3_hist_sumw2": (per_jet**2).sum(axis=0).tolist(),
+    }
 
 
 def combine_chunks(rows: list[dict]) -> dict:

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from obsforge.atomic import atomic_write_json
 from obsforge.config import Config
 from obsforge.density.closure import ClosureConfig, closure_table
 from obsforge.density.data import TRAIN, VALIDATION, SampleConfig, training_arrays
-from obsforge.density.models import FlowConfig, MLPConfig
+from obsforge.density.settings import DensitySettings
 from obsforge.density.surrogate import train_surrogate
 from obsforge.density_report import plot_closure
 from obsforge.parallel import Execution
@@ -45,27 +45,6 @@ log = logging.getLogger(__name__)
 DATA_VERSION = 3  # 2: training triplets carry their jet id; 3: test weights as rows with m_top
 DENSITY_VERSION = 2  # 2: no timings in model.pt or the summary (timing.json)
 TIMING_KEYS = ("epoch", "seconds", "samples_per_s")
-
-
-class DensitySettings(Config):
-    """The ``density`` section of a study config."""
-
-    model: Literal["flow", "mlp"] = "flow"
-    energy_weighted: bool = Field(True, description="False trains on the unweighted triplets")
-    ensemble: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="members, each trained on a Poisson bootstrap of the training jets; their "
-        "spread is the surrogate's statistical uncertainty (1: one model on all jets)",
-    )
-    train_masses: list[float] | None = Field(None, description="default: all but hold-outs")
-    holdout_masses: list[float] = Field(default_factory=list, description="left out of training")
-    sample: SampleConfig = SampleConfig()
-    flow: FlowConfig = FlowConfig()
-    mlp: MLPConfig = MLPConfig()
-    training: TrainingConfig = TrainingConfig()
-    closure: ClosureConfig = ClosureConfig()
 
 
 class DensityStudy(TopEEECStudy):

@@ -135,6 +135,10 @@ class StageDir:
         atomic_write_text(self._checksum_path(name), sha256_file(path) + "\n")
         return path
 
+    def write_json(self, name: str, data: Mapping[str, Any]) -> Path:
+        """Output ``name`` as key-sorted JSON (atomically, with its checksum)."""
+        return self.write(name, lambda tmp: tmp.write_text(json.dumps(data, sort_keys=True)))
+
     def run_chunks(
         self,
         function: Callable[..., dict[str, Any]],

@@ -31,9 +31,8 @@ from obsforge.observables.jets import JetConfig, top_jet_subjets
 from obsforge.observables.longest_side import (
     PEAK_WINDOW,
     ZETA3_EDGES,
+    chunk_statistics,
     combine_chunks,
-    peak_sums,
-    per_jet_histogram,
 )
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
@@ -103,26 +102,12 @@ def _eeec_chunk(
     jet_columns["jet_id"] = np.arange(len(table), dtype=np.int64) + jet_id_offset
     jet_columns["m_top"] = np.full(len(table), m_top)
     stage.write(f"jets-{stem}.parquet", lambda tmp: ak.to_parquet(ak.zip(jet_columns), tmp))
-    # Per-jet sums: jets are the independent units of the statistical errors.
-    zeta3, weight = triplets["zeta3"], triplets["weight"]
-    per_jet = per_jet_histogram(zeta3, weight, local_jet, len(table), ZETA3_EDGES)
-    summary = {
-        "m_top": m_top,
-        "chunk": chunk,
-        "n_jets": len(table),
-        "peak_sums": peak_sums(zeta3, weight, local_jet, len(table), PEAK_WINDOW).tolist(),
-        "n_triplets": len(local_jet),
-        "weight_sum": float(triplets["weight"].sum()),
-        "mean_jet_mass": float(np.mean(table.mass)) if len(table) else float("nan"),
-        "zeta3_hist": per_jet.sum(axis=0).tolist(),
-        "zeta3_hist_sumw2": (per_jet**2).sum(axis=0).tolist(),
-    }
-    _write_json(stage, f"triplets-{stem}.json", summary)
+    statistics = chunk_statistics(
+        triplets["zeta3"], triplets["weight"], local_jet, ak.to_numpy(table.mass)
+    )
+    summary = {"m_top": m_top, "chunk": chunk, **statistics}
+    stage.write_json(f"triplets-{stem}.json", summary)
     return summary
-
-
-def _write_json(stage: StageDir, name: str, data: dict[str, Any]) -> None:
-    stage.write(name, lambda tmp: tmp.write_text(json.dumps(data, sort_keys=True)))
 
 
 # -- stages ----------------------------------------------------------------------------------------

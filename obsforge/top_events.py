@@ -3,7 +3,6 @@ each, written as parquet with a JSON summary per chunk (cross section, multiplic
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import awkward as ak
@@ -42,12 +41,8 @@ def _generate_chunk(
         "mean_multiplicity": float(counts.mean()),
         **info,
     }
-    _write_json(stage, f"particles-{chunk_stem(m_top, chunk)}.json", summary)
+    stage.write_json(f"particles-{chunk_stem(m_top, chunk)}.json", summary)
     return summary
-
-
-def _write_json(stage: StageDir, name: str, data: dict[str, Any]) -> None:
-    stage.write(name, lambda tmp: tmp.write_text(json.dumps(data, sort_keys=True)))
 
 
 def run_top_jets(study: Any, execution: Execution | None = None) -> StageResult:

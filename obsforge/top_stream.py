@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from obsforge.atomic import atomic_write_json
-from obsforge.config import MAX_COUNT, Config, Count, RunName
+from obsforge.config import Config, RunName
 from obsforge.density.data import jet_groups, weight_cut
 from obsforge.events.pythia import check_settings
 from obsforge.events.pythia_top import TopJetEvents, chunk_plan, top_event_batches
@@ -44,33 +44,13 @@ from obsforge.observables.eeec_stream import (
 )
 from obsforge.observables.jets import JetConfig, top_jet_subjets
 from obsforge.observables.longest_side import ZETA3_EDGES
-from obsforge.observables.shapes import TriangleShape
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
-from obsforge.search.observable import ShapeGrid, ShapePatch, scan_shapes
+from obsforge.search.observable import StreamSettings
 
 __all__ = ["StreamSettings", "StreamStudy", "load_moments", "load_sample", "run_stream"]
 
 STREAM_VERSION = 1
-
-
-class StreamSettings(Config):
-    """The ``stream`` section: which shapes get moments, and the training subsample."""
-
-    shapes: ShapeGrid = ShapeGrid()
-    patches: list[ShapePatch] = Field(
-        [ShapePatch(centre=(1.02, 1.99)), ShapePatch(centre=(1.1, 1.3))],
-        description="fine patches (step 0.02): the published optimum and our earlier best",
-    )
-    groups: int = Field(20, ge=2, le=1000, description="jet groups for the bootstrap")
-    group_seed: int = Field(
-        0, ge=0, description="jet hash seed (the density split's seed: groups align with it)"
-    )
-    triplets_per_mass: Count = Field(300_000, description="expected subsample size per mass")
-    batch_events: int = Field(250, ge=1, le=MAX_COUNT, description="events held at once")
-
-    def shape_list(self) -> list[TriangleShape]:
-        return scan_shapes(self.shapes, self.patches)
 
 
 class StreamStudy(Config):
@@ -199,24 +179,27 @@ def run_stream(study: StreamStudy, execution: Execution | None = None) -> StageR
 
 
 def _summary(study: StreamStudy, chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    shapes = study.stream.shape_list()
     masses = study.top_jets.masses
-    per = {m: [c for c in chunks if c["m_top"] == m] for m in masses}
+
+    def per_mass(key: str, combine=sum) -> list:
+        return [combine([c[key] for c in chunks if c["m_top"] == m]) for m in masses]
+
+    def histogram(rows: list) -> list[float]:
+        return np.sum(rows, axis=0).tolist()
+
     return {
         "masses": masses,
-        "n_jets": [sum(c["n_jets"] for c in per[m]) for m in masses],
-        "n_triplets": [sum(c["n_triplets"] for c in per[m]) for m in masses],
-        "n_sample": [sum(c["n_sample"] for c in per[m]) for m in masses],
-        "sigma_pb": [float(np.mean([c["sigma_pb"] for c in per[m]])) for m in masses],
-        "shapes": [[s.n1, s.n2] for s in shapes],
+        "n_jets": per_mass("n_jets"),
+        "n_triplets": per_mass("n_triplets"),
+        "n_sample": per_mass("n_sample"),
+        "sigma_pb": per_mass("sigma_pb", lambda rows: float(np.mean(rows))),
+        "shapes": [[s.n1, s.n2] for s in study.stream.shape_list()],
         "delta": study.stream.shapes.delta,
         "fine_edges": FINE_EDGES.tolist(),
         "groups": study.stream.groups,
         "zeta3_edges": ZETA3_EDGES.tolist(),
-        "zeta3_hist": [np.sum([c["zeta3_hist"] for c in per[m]], axis=0).tolist() for m in masses],
-        "zeta3_sumw2": [
-            np.sum([c["zeta3_sumw2"] for c in per[m]], axis=0).tolist() for m in masses
-        ],
+        "zeta3_hist": per_mass("zeta3_hist", histogram),
+        "zeta3_sumw2": per_mass("zeta3_sumw2", histogram),
     }
 
 

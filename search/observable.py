@@ -18,10 +18,17 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, model_validator
 
-from obsforge.config import Config
+from obsforge.config import MAX_COUNT, Config, Count
 from obsforge.observables.shapes import TriangleShape
 
-__all__ = ["ShapeGrid", "ShapePatch", "scan_shapes", "shape_edges", "shape_histograms"]
+__all__ = [
+    "ShapeGrid",
+    "ShapePatch",
+    "StreamSettings",
+    "scan_shapes",
+    "shape_edges",
+    "shape_histograms",
+]
 
 
 class ShapeGrid(Config):
@@ -95,6 +102,26 @@ def scan_shapes(grid: ShapeGrid, patches: list[ShapePatch] = ()) -> list[Triangl
             known.add(key)
             shapes.append(shape)
     return shapes
+
+
+class StreamSettings(Config):
+    """What a streamed EEEC sample keeps (the ``stream`` section of ``obsforge eeec-stream``):
+    which shapes get moments, the jet groups of the bootstrap, the training subsample."""
+
+    shapes: ShapeGrid = ShapeGrid()
+    patches: list[ShapePatch] = Field(
+        [ShapePatch(centre=(1.02, 1.99)), ShapePatch(centre=(1.1, 1.3))],
+        description="fine patches (step 0.02): the published optimum and our earlier best",
+    )
+    groups: int = Field(20, ge=2, le=1000, description="jet groups for the bootstrap")
+    group_seed: int = Field(
+        0, ge=0, description="jet hash seed (the density split's seed: groups align with it)"
+    )
+    triplets_per_mass: Count = Field(300_000, description="expected subsample size per mass")
+    batch_events: int = Field(250, ge=1, le=MAX_COUNT, description="events held at once")
+
+    def shape_list(self) -> list[TriangleShape]:
+        return scan_shapes(self.shapes, self.patches)
 
 
 def _shape_index(zeta: np.ndarray, shapes: list[TriangleShape]) -> list[np.ndarray]:
