@@ -3,7 +3,7 @@ run folder (fit.json, replicas at Q0, an LHAPDF6 set) and plots.
 
 ``obsforge pdffit --config RUNCARD`` (an NNPDF-style YAML runcard, validated on load) writes
 ``runs/<name>/pdffit-<hash>/``: ``fit.json`` (the validated summary), ``replicas_q0.npz``,
-``<name>/`` (an LHAPDF6 set, if the evolution operators are shipped), ``timing.json`` (outside
+``<name>/`` (an LHAPDF6 set on the grid of :mod:`~obsforge.pdffit.export`), ``timing.json`` (outside
 the checksummed outputs) and ``report/`` (PDFs at Q0 and 100 GeV against NNPDF3.1 NLO). With
 ``batch_replicas`` the replicas are fitted in batches on Dask workers and merged.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,79 +22,139 @@ import torch
 
 from obsforge.atomic import atomic_write_json
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
+from obsforge.pdffit.export import (
+    POSITIVE_PIDS,
+    check_exported_set,
+    halved_grid_errors,
+    interpolation_error,
+    load_grid_evolution,
+    write_fit_set,
+)
 from obsforge.pdffit.fit import FitData, FitResult, fit_replicas, merge_results, prepare_fit_data
-from obsforge.pdffit.fktables import load_evolution
-from obsforge.pdffit.flavours import LHAPDF_FLAVOURS, flavour_row
-from obsforge.pdffit.lhapdf import write_lhapdf_set
+from obsforge.pdffit.flavours import flavour_row
 from obsforge.pdffit.model import BASIS
 from obsforge.pdffit.reference import reference_pdf_at
 from obsforge.pdffit.runcard import PDFRunCard, fit_options, fit_runcard
 from obsforge.pdffit.validation import flavour_xf, physical_pdfs
 from obsforge.rundir import StageDir, StageResult
 
-__all__ = ["PDFRunCard", "plot_pdfs", "replica_fitter", "report_lines", "run_pdffit"]
+__all__ = ["FitProgress", "PDFRunCard", "plot_pdfs", "replica_fitter", "report_lines", "run_pdffit"]
 
 log = logging.getLogger(__name__)
 
-PDFFIT_VERSION = 5  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
-# 4: heavy-quark scheme (FK tables per scheme); 5: fit time in timing.json, not fit.json
+PDFFIT_VERSION = 6  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
+# 4: heavy-quark scheme (FK tables per scheme); 5: fit time in timing.json, not fit.json;
+# 6: positivity and integrability on, the exact reference reader, the NNPDF-like LHAPDF grid
 
 
-class _EpochProgress:
-    """A live line on a terminal (epoch, training chi2/N, replicas stalled) and log records."""
+PROGRESS_TOPIC = "obsforge-pdffit-progress"
 
-    def __init__(self, max_epochs: int, replicas: int) -> None:
+
+class FitProgress:
+    """The live line of a fit: epoch, median training chi2/N, replicas stopped (no validation
+    improvement for ``patience`` epochs), elapsed time, and the time the fit takes if it
+    stops at the earliest epoch it can (the last improvement + ``patience``, at most
+    ``max_epochs``; it moves out while replicas still improve). Batches of replicas
+    (Dask tasks) report their rows here; the line shows the slowest batch. On a terminal it
+    is a progress bar; otherwise one plain line on stderr per minute."""
+
+    def __init__(self, max_epochs: int, replicas: int, interval: float = 60.0) -> None:
         from tqdm.auto import tqdm
 
-        self.replicas = replicas
-        self.bar = tqdm(total=max_epochs, desc="pdffit", unit="epoch", disable=None)
+        self.replicas, self.interval = replicas, interval
+        self.rows: dict[int, dict[str, float]] = {}
+        self.start = self.last_line = time.monotonic()
+        self.live = sys.stderr.isatty()
+        self.bar = tqdm(total=max_epochs, desc="pdffit", unit="epoch", disable=not self.live)
 
-    def __call__(self, row: dict[str, float]) -> None:
-        self.bar.update(row["epoch"] + 1 - self.bar.n)
-        self.bar.set_postfix_str(
-            f"chi2/N {row['chi2_train_per_point']:.3f}, "
-            f"{row['replicas_stalled']}/{self.replicas} replicas stalled",
-            refresh=True,
+    def batch(self, index: int):
+        """The ``progress`` callback of replica batch ``index``."""
+        return lambda row: self.update({"batch": index, **row})
+
+    def update(self, row: dict[str, float]) -> None:
+        self.rows[int(row.get("batch", 0))] = row
+        rows = list(self.rows.values())
+        epoch = min(r["epoch"] for r in rows) + 1
+        last = max(r["last_epoch"] for r in rows)
+        elapsed = time.monotonic() - self.start
+        projected = elapsed * max(last, epoch) / epoch
+        text = (
+            f"median chi2/N {np.median([r['chi2_train_median'] for r in rows]):.3f}, "
+            f"{sum(r['replicas_stalled'] for r in rows)}/{self.replicas} stopped, "
+            f"{_clock(elapsed)} elapsed, ~{_clock(projected)} in all if it stops at epoch {last}"
         )
-        log.info("epoch %(epoch)d chi2/N %(chi2_train_per_point).3f", row)
+        self.bar.update(epoch - self.bar.n)
+        self.bar.set_postfix_str(text, refresh=True)
+        log.info("epoch %d: %s", epoch, text)
+        if not self.live and time.monotonic() - self.last_line >= self.interval:
+            self.last_line = time.monotonic()
+            print(f"pdffit epoch {epoch}: {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         self.bar.close()
 
 
-def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, **options):
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _worker_progress(batch: int):
+    """On a Dask worker: a callback that sends rows to the client (``log_event``)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not on a worker
+        return None
+    return lambda row: worker.log_event(PROGRESS_TOPIC, {"batch": batch, **row})
+
+
+def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batch: int,
+               progress=None, **options):  # fmt: skip
     """One Dask task: builds the fit data of replicas ``rows`` from ``recipe`` (the arguments
-    of prepare_fit_data) and ``extras`` (K-factors, positivity), then fits them as one model."""
+    of prepare_fit_data) and ``extras`` (K-factors, positivity, integrability), then fits
+    them as one model."""
     if threads is not None:
         torch.set_num_threads(threads)
     data = prepare_fit_data(**recipe, rows=rows)
-    data.kfactors, data.positivity = extras["kfactors"], extras["positivity"]
-    return fit_replicas(data, rows.stop - rows.start, seed, **options)
+    for name, value in extras.items():
+        setattr(data, name, value)
+    progress = progress or _worker_progress(batch)
+    return fit_replicas(data, rows.stop - rows.start, seed, progress=progress, **options)
+
+
+EXTRAS = ("kfactors", "positivity", "positivity_x", "integrability_x", "integrability_basis")
 
 
 def replica_fitter(card: PDFRunCard, execution: Execution | None):
-    """``fit(data, recipe)`` for :func:`fit_runcard`: all replicas in one batched model with a
-    progress line, or, with ``batch_replicas``, batches of replicas spread over Dask workers
-    (one thread each) and merged back into one model."""
+    """``fit(data, recipe)`` for :func:`fit_runcard`: all replicas in one batched model, or,
+    with ``batch_replicas``, batches of replicas spread over Dask workers (one thread each)
+    and merged back into one model; either way with the live line of :class:`FitProgress`."""
     options = fit_options(card)
 
     def fit(data: FitData, recipe: dict[str, Any]) -> FitResult:
-        if card.batch_replicas == 0 or card.batch_replicas >= card.replicas:
-            line = _EpochProgress(card.max_epochs, card.replicas)
-            try:
-                return fit_replicas(data, card.replicas, card.seed, progress=line, **options)
-            finally:
-                line.close()
-        starts = np.cumsum([0, *chunk_sizes(card.replicas, card.batch_replicas)])
-        extras = {"kfactors": data.kfactors, "positivity": data.positivity}
-        with dask_client(execution or Execution()) as client:
-            threads = None if client is None else 1  # inline: leave the caller's threads alone
-            tasks = [
-                {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras,
-                 "seed": card.seed + 7919 * i, "threads": threads, **options}
-                for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
-            ]  # fmt: skip
-            return merge_results(map_tasks(client, _fit_batch, tasks, "replica batches"))
+        line = FitProgress(card.max_epochs, card.replicas)
+        try:
+            if card.batch_replicas == 0 or card.batch_replicas >= card.replicas:
+                return fit_replicas(
+                    data, card.replicas, card.seed, progress=line.batch(0), **options
+                )
+            starts = np.cumsum([0, *chunk_sizes(card.replicas, card.batch_replicas)])
+            extras = {name: getattr(data, name) for name in EXTRAS}
+            with dask_client(execution or Execution()) as client:
+                threads = None if client is None else 1  # inline: leave the caller's threads
+                if client is not None:
+                    client.subscribe_topic(PROGRESS_TOPIC, lambda event: line.update(event[1]))
+                tasks = [
+                    {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras,
+                     "seed": card.seed + 7919 * i, "threads": threads, "batch": i,
+                     "progress": line.batch(i) if client is None else None, **options}
+                    for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
+                ]  # fmt: skip
+                return merge_results(map_tasks(client, _fit_batch, tasks, "replica batches"))
+        finally:
+            line.close()
 
     return fit
 
@@ -103,26 +164,40 @@ def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageRes
     stage = StageDir(card.runs_dir, card.name, "pdffit", card, [], PDFFIT_VERSION)
     if (done := stage.result()) is not None:
         return done
+    load_grid_evolution()  # before the fit: a missing file is an error now, not later
     stage.begin(seeds={"replicas": card.seed})
     start = time.perf_counter()
     outcome = fit_runcard(card, replica_fitter(card, execution))
     atomic_write_json(stage.path / "timing.json", {"fit_seconds": time.perf_counter() - start})
+    grid = load_grid_evolution()
     x, f_evol, summary = outcome.x, outcome.f_evol, outcome.summary
+    f_grid = outcome.f_at(grid.x)
+    folder = write_fit_set(stage.path, card.name, f_grid, grid, {
+        "SetDesc": "obsforge NLO DIS fit", "OrderQCD": 1, "AlphaS_OrderQCD": 1,
+        "AlphaS_MZ": 0.118, "MZ": 91.1876,
+    })  # fmt: skip
+    summary["export"] = export_summary(outcome, folder / f"{card.name}_0000.dat", grid)
     stage.write("fit.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     stage.write("replicas_q0.npz", lambda tmp: _save(tmp, x=x, f_evol=f_evol, basis=BASIS))
-    try:
-        evolution = load_evolution()
-    except FileNotFoundError as exc:
-        log.warning("no LHAPDF output: %s", exc)
-    else:
-        xf = evolution.evolve(f_evol)  # (R, 13, n_x, n_q)
-        flavours = [flavour_row(p) for p in LHAPDF_FLAVOURS]
-        write_lhapdf_set(
-            stage.path, card.name, evolution.x, evolution.q, xf[:, flavours],
-            {"OrderQCD": 1, "AlphaS_MZ": 0.118, "MZ": 91.1876, "SetDesc": "obsforge NLO DIS fit"},
-        )  # fmt: skip
-    plot_pdfs(x, f_evol, stage.path / "report")
+    k = int(np.argmin(np.abs(np.where(grid.subgrid >= 0, grid.q, np.inf) - 100.0)))
+    evolved = (grid.x, float(grid.q[k]), grid.evolve(f_grid, [k])[..., 0])
+    plot_pdfs(x, f_evol, stage.path / "report", evolved)
     return stage.complete(["fit.json", "replicas_q0.npz"], summary)
+
+
+def export_summary(outcome, member: Path, grid) -> dict:
+    """Checks of the exported set (:func:`~obsforge.pdffit.export.check_exported_set`) and
+    its interpolation error at Q0 against the model, at the midpoints between x knots."""
+    midpoints = np.sqrt(grid.x[1:] * grid.x[:-1])
+    midpoints = midpoints[midpoints <= 0.7]
+    exact = flavour_xf(midpoints, outcome.f_at(midpoints)).mean(axis=0)  # (13, n)
+    rows = [flavour_row(p) for p in POSITIVE_PIDS]
+    q0 = float(grid.q[0])
+    return {
+        **check_exported_set(member),
+        "interpolation_error_q0": interpolation_error(member, midpoints, q0, exact[rows]),
+        **halved_grid_errors(member),
+    }
 
 
 def _save(path, x, f_evol, basis) -> None:
@@ -130,21 +205,16 @@ def _save(path, x, f_evol, basis) -> None:
         np.savez_compressed(handle, x=x, f_evol=f_evol, basis=np.array(basis))
 
 
-def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path) -> None:
+def plot_pdfs(x: np.ndarray, f_evol: np.ndarray, folder: Path, evolved=None) -> None:
     """x g, x u_v, x d_v, x Sigma with 68% bands against NNPDF3.1 NLO: at Q0 = 1.65 GeV
-    (``pdfs_q0``) and, through the shipped evolution operators, at 100 GeV (``pdfs_q100``)."""
+    (``pdfs_q0``) and, with ``evolved`` = (x, Q, x f (R, 13, n_x)), at that Q (``pdfs_q100``)."""
     from obsforge.plotting import new_figure, save_figure
 
-    panels = [("q0", 1.65, flavour_xf(x, f_evol))]
-    try:
-        evolution = load_evolution()
-    except FileNotFoundError:
-        evolution = None
-    if evolution is not None and np.allclose(evolution.x, x):
-        k = int(np.argmin(np.abs(evolution.q - 100.0)))
-        panels.append(("q100", float(evolution.q[k]), evolution.evolve(f_evol)[..., k]))
-    region = x <= 0.9
-    for tag, q, flav in panels:
+    panels = [("q0", x, 1.65, flavour_xf(x, f_evol))]
+    if evolved is not None:
+        panels.append(("q100", *evolved))
+    for tag, x, q, flav in panels:
+        region = (x <= 0.9) & (x >= 1e-5)
         ours, theirs = physical_pdfs(flav), physical_pdfs(reference_pdf_at(x, q))
         fig, axes = new_figure(ncols=4, figsize=(18, 4.2), squeeze=False)
         for ax, name in zip(axes[0], ours, strict=True):
@@ -182,5 +252,19 @@ def report_lines(result: StageResult) -> list[str]:
                 else f"{row['max_abs_pull']:.1f} at x = {row['x_at_max_pull']:.2g}"
             )
             lines.append(f"  x {name:<6} {row['within_68']:.2f} / {row['within_95']:.2f}, {pull}")
+    if "export" in s:
+        e = s["export"]
+        lines.append(
+            f"LHAPDF set (x >= {e['x_min']:.0e}): smallest light x f at Q^2 >= 5 GeV^2 "
+            f"{e['min_xf_above_q2_5']:.1e}; interpolation error at Q0 "
+            f"{100 * e['interpolation_error_q0']:.2f}% (every other knot removed, x <= 0.7, Q <= "
+            f"1 TeV: {100 * e['x_halved']:.2f}% in x, {100 * e['q_halved']:.2f}% in Q); "
+            "read by PYTHIA:"
+        )
+        for row in e["sum_rules"]:
+            lines.append(
+                f"  Q = {row['q_gev']:6.2f} GeV: momentum {row['momentum']:.4f}, u_v "
+                f"{row['u_v']:.4f}, d_v {row['d_v']:.4f}, s_v {row['s_v']:+.4f}"
+            )
     lines.append(f"results: {result.path}")
     return lines

@@ -16,6 +16,7 @@ fluctuations are correlated the same way.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,7 +56,21 @@ class FitData:
     valid_weight: list[torch.Tensor]
     x: torch.Tensor
     kfactors: list[torch.Tensor] | None = None  # (N_d, n_ops): linear SMEFT K-factors
-    positivity: torch.Tensor | None = None  # (n_flav, n_x, 8, n_x): x f_flav(x_i, Q) operator
+    positivity: torch.Tensor | None = None  # (n_flav, n_i, 8, n_x'): x f_flav(x_i, Q) operator
+    positivity_x: torch.Tensor | None = None  # (n_x',): where it takes the PDF at Q0
+    integrability_x: torch.Tensor | None = None  # (n_int,): x f_k(x, Q0) -> 0 there
+    integrability_basis: list[int] | None = None  # the k of the integrability constraint
+
+    @functools.cached_property
+    def positivity_matrix(self) -> torch.Tensor:
+        """:attr:`positivity` as a matrix (n_flav n_i, n_x' 8): one matmul per epoch."""
+        n_flav, n_i, n_k, n_x = self.positivity.shape
+        return self.positivity.permute(0, 1, 3, 2).reshape(n_flav * n_i, n_x * n_k).contiguous()
+
+    def constraint_points(self) -> torch.Tensor:
+        """The x grid of the predictions followed by the points of the constraints."""
+        extra = [t for t in (self.positivity_x, self.integrability_x) if t is not None]
+        return torch.cat([self.x, *extra])
 
 
 def _masked_inverse(cov: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -131,6 +146,7 @@ class FitResult:
     chi2_train: np.ndarray | None = None
     chi2_valid: np.ndarray | None = None
     positivity_violation: np.ndarray | None = None
+    integrability: np.ndarray | None = None  # sum_k |x f_k(x_int, Q0)| per replica
 
 
 REPLICA_TENSORS = ("weights.", "biases.", "alpha", "beta", "wilson")  # first axis: replica
@@ -154,7 +170,13 @@ def merge_results(results: list[FitResult]) -> FitResult:
     )  # fmt: skip
     joined = {
         name: np.concatenate([getattr(r, name) for r in results])
-        for name in ("best_epoch", "chi2_train", "chi2_valid", "positivity_violation")
+        for name in (
+            "best_epoch",
+            "chi2_train",
+            "chi2_valid",
+            "positivity_violation",
+            "integrability",
+        )
     }
     return FitResult(merged, results[0].history, **joined)
 
@@ -173,13 +195,25 @@ def predictions(
     return out
 
 
-def positivity_violation(f: torch.Tensor, data: FitData) -> torch.Tensor:
-    """sum_{flavour, x} max(0, -x f(x, Q_pos)) per replica (R,) from the PDF on the grid
-    ``f`` (R, n_x, 8); zero without a positivity operator."""
-    if data.positivity is None:
-        return torch.zeros(f.shape[0], dtype=f.dtype)
-    xf = torch.einsum("pikj,rjk->rpi", data.positivity, f)
-    return torch.relu(-xf).sum((1, 2))
+def evaluate(model: PDFModel, data: FitData) -> tuple[torch.Tensor, ...]:
+    """One forward pass at every point the loss needs: f on the FK grid (R, n_x, 8), the
+    positivity violation sum_{flavour, x} max(0, -x f(x, Q_pos)) (R,) and the integrability
+    residual sum_{k, x} |x f_k(x, Q0)| (R,) (zero where the fit has no such constraint)."""
+    points = data.constraint_points()
+    xf = model(points)
+    n = len(data.x)
+    f = xf[:, :n] / data.x[None, :, None]
+    zero = torch.zeros(xf.shape[0], dtype=xf.dtype)
+    violation = integrability = zero
+    if data.positivity is not None:
+        m = len(data.positivity_x)
+        f_pos = xf[:, n : n + m] / data.positivity_x[None, :, None]
+        values = f_pos.reshape(len(f_pos), -1) @ data.positivity_matrix.T  # (R, n_flav n_i)
+        violation = torch.relu(-values).sum(1)
+        n += m
+    if data.integrability_x is not None:
+        integrability = xf[:, n:, data.integrability_basis].abs().sum((1, 2))
+    return f, violation, integrability
 
 
 def _chi2(preds, pseudo, weights, blocks) -> torch.Tensor:
@@ -214,17 +248,21 @@ def fit_replicas(
     positivity_lambda: float = 1e4,
     positivity_tolerance: float = POSITIVITY_TOLERANCE,
     positivity_ramp: int = 750,
+    integrability_lambda: float = 1e3,
 ) -> FitResult:
     """Train all replicas at once with Adam; look-back stopping per replica.
     ``preprocessing``: ranges of the exponents (see :class:`PDFModel`). With
-    ``data.positivity``, the loss adds lambda x the positivity violation (an exact penalty);
-    lambda grows geometrically from ``positivity_lambda`` / 1000 to ``positivity_lambda`` over
-    the first ``positivity_ramp`` epochs (at most a quarter of ``max_epochs``; n3fit's
-    multiplier), patience counts only after
-    the ramp, and an epoch counts for look-back only when the violation is below
-    ``positivity_tolerance`` (NNPDF's stopping only accepts positive PDFs)."""
+    ``data.positivity``, the loss adds lambda x the positivity violation (an exact penalty),
+    with ``data.integrability_x`` lambda_int x sum |x f_k(x_int, Q0)|; both weights grow
+    geometrically from 1/1000 of their final values (``positivity_lambda``,
+    ``integrability_lambda``) over the first ``positivity_ramp`` epochs (at most a quarter of
+    ``max_epochs``; n3fit's multiplier), patience counts only after the ramp, and an epoch
+    counts for look-back only when the violation is below ``positivity_tolerance`` (NNPDF's
+    stopping only accepts positive PDFs). ``progress(row)`` gets a row of the history every
+    50 epochs."""
     torch.manual_seed(seed)
     positivity_ramp = max(1, min(positivity_ramp, max_epochs // 4))
+    constrained = data.positivity is not None or data.integrability_x is not None
     model = PDFModel(
         replicas, seed=seed, preprocessing=preprocessing,
         trainable_preprocessing=trainable_preprocessing,
@@ -243,12 +281,12 @@ def fit_replicas(
     step_scale = torch.ones(replicas, dtype=torch.float64)
     for epoch in range(max_epochs):
         optimiser.zero_grad()
-        f = model(data.x) / data.x[None, :, None]
+        f, violation, integrability = evaluate(model, data)
         preds = predictions(model, data, getattr(model, "wilson", None), f)
         chi2_train = _chi2(preds, data.pseudo, data.train_weight, data.blocks)
-        violation = positivity_violation(f, data)
-        ramp = min(1.0, epoch / positivity_ramp) if data.positivity is not None else 1.0
-        loss = chi2_train + positivity_lambda * 1e-3 ** (1 - ramp) * violation
+        ramp = min(1.0, epoch / positivity_ramp) if constrained else 1.0
+        penalty = positivity_lambda * violation + integrability_lambda * integrability
+        loss = chi2_train + 1e-3 ** (1 - ramp) * penalty
         finite = torch.isfinite(loss)
         torch.where(finite, loss, 0.0).sum().backward()
         with torch.no_grad():  # look-back bookkeeping on the parameters that made ``preds``
@@ -278,15 +316,20 @@ def fit_replicas(
         if trainable_preprocessing:
             model.clip_preprocessing()
         if epoch % 50 == 0:
+            per_point = chi2_train.detach()[finite] / n_train
             history.append(
                 {
                     "epoch": epoch,
-                    "chi2_train_per_point": float(chi2_train.detach()[finite].mean()) / n_train,
+                    "chi2_train_per_point": float(per_point.mean()),
+                    "chi2_train_median": float(per_point.median()) if len(per_point) else 0.0,
                     "chi2_valid_min": float(best.mean()),
                     # replicas whose validation chi2 has not improved for `patience` epochs
                     "replicas_stalled": int((epoch - best_epoch >= patience).sum()),
+                    # the epoch the fit ends at if no replica improves again
+                    "last_epoch": int(min(max_epochs, max(best_epoch.max(), positivity_ramp)
+                                          + patience)),
                 }
-            )
+            )  # fmt: skip
             if progress is not None:
                 progress(history[-1])
         if since_improvement >= patience:
@@ -294,12 +337,14 @@ def fit_replicas(
     with torch.no_grad():
         for keep, p in zip(best_state, model.parameters(), strict=True):
             p.copy_(keep)
-        f = model(data.x) / data.x[None, :, None]
+        f, violation, integrability = evaluate(model, data)
         preds = predictions(model, data, getattr(model, "wilson", None), f)
         chi2_train = _chi2(preds, data.pseudo, data.train_weight, data.blocks).numpy()
         chi2_valid = _chi2(preds, data.pseudo, data.valid_weight, data.blocks).numpy()
-        violation = positivity_violation(f, data).numpy()
-    return FitResult(model, history, best_epoch, chi2_train, chi2_valid, violation)
+    return FitResult(
+        model, history, best_epoch, chi2_train, chi2_valid, violation.numpy(),
+        integrability.numpy(),
+    )  # fmt: skip
 
 
 def fit_wilson_frozen_pdf(

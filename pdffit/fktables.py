@@ -34,18 +34,15 @@ from obsforge.pdffit.model import evolution_to_flavour
 __all__ = [
     "FK_DIR",
     "SCHEMES",
-    "Evolution",
     "FKTable",
     "Piece",
-    "build_evolution",
     "build_fk_table",
     "build_operators",
     "coefficients",
+    "eko_operators",
     "combine_pieces",
-    "load_evolution",
     "load_fk_table",
     "missing_fk_tables",
-    "save_evolution",
     "save_fk_table",
     "theory_card",
     "x_grid",
@@ -209,6 +206,12 @@ def _targets(theory: dict, q2: np.ndarray) -> list[tuple[float, int]]:
 
 def _eko(theory: dict, xgrid: np.ndarray, q2: np.ndarray):
     """Evolution operators {(Q^2, nf): (pid_out, x_out, pid_in, x_in)} and a_s(Q^2, nf)."""
+    return eko_operators(theory, xgrid, _targets(theory, q2))
+
+
+def eko_operators(theory: dict, xgrid: np.ndarray, targets: list[tuple[float, int]]):
+    """One eko run from Q0 to the (Q^2, nf) pairs ``targets``: operators {(Q^2, nf):
+    (pid_out, x_out, pid_in, x_in)} in eko's flavour basis, and a_s(Q^2, nf)."""
     import tempfile
 
     import eko
@@ -216,7 +219,7 @@ def _eko(theory: dict, xgrid: np.ndarray, q2: np.ndarray):
     from eko.io.runcards import Legacy
     from eko.quantities.heavy_quarks import QuarkMassScheme
 
-    targets = _targets(theory, q2)
+    targets = sorted({(_scale_key(q2), int(nf)) for q2, nf in targets})
     legacy = Legacy(theory, _operator_card(xgrid, np.array([t[0] for t in targets])))
     new_theory, new_operator = legacy.new_theory, legacy.new_operator
     new_operator.mugrid = [(float(np.sqrt(key)), int(nf)) for key, nf in targets]
@@ -295,50 +298,6 @@ def build_fk_table(
     pieces = [coefficients(dataset, xgrid, theory, p) for p in SCHEMES[theory["FNS"]]]
     evolution = evolution or _eko(theory, xgrid, dataset.q2)
     return combine_pieces(dataset, xgrid, theory, pieces, evolution)
-
-
-@dataclass(frozen=True)
-class Evolution:
-    """f_pid(x_i, Q) = sum_kj E[q, pid, i, k, j] f_k(x_j, Q0): for writing LHAPDF grids."""
-
-    operator: np.ndarray  # (n_q, 13, n_x, 8, n_x), pids -6..6 (21 for 0)
-    x: np.ndarray
-    q: np.ndarray
-
-    def evolve(self, f_evol: np.ndarray) -> np.ndarray:
-        """x f (R, 13, n_x, n_q) from f_k(z_j, Q0) (R, 8, n_x)."""
-        f = np.einsum("qpikj,rkj->rpiq", self.operator, f_evol)
-        return f * self.x[None, None, :, None]
-
-
-def build_evolution(
-    xgrid: np.ndarray, q: np.ndarray, theory: dict | None = None, evolution=None
-) -> Evolution:
-    """Operators from Q0 to the LHAPDF scales ``q`` (GeV), rotated from the evolution basis."""
-    theory = dict(theory or theory_card())
-    operators, _ = evolution or _eko(theory, xgrid, np.asarray(q) ** 2)
-    rotation = _rotation()
-    keys = [_scale_key(qq**2) for qq in q]
-    stack = [
-        np.einsum("aibj,bk->aikj", operators[(k, _default_nf(theory, k))], rotation)[1:]
-        for k in keys
-    ]
-    return Evolution(np.stack(stack).astype(np.float32), xgrid, np.asarray(q, dtype=np.float64))
-
-
-def save_evolution(evolution: Evolution, folder: Path = FK_DIR) -> Path:
-    path = folder / "evolution.npz"
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(handle, operator=evolution.operator, x=evolution.x, q=evolution.q)
-    return path
-
-
-def load_evolution(folder: Path = FK_DIR) -> Evolution:
-    path = folder / "evolution.npz"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: build it with python scripts/build_fk_tables.py")
-    with np.load(path) as data:
-        return Evolution(data["operator"], data["x"], data["q"])
 
 
 def _path(name: str, scheme: str, folder: Path) -> Path:

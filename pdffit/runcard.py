@@ -30,16 +30,17 @@ from obsforge.pdffit.fit import (
     prepare_fit_data,
 )
 from obsforge.pdffit.fktables import SCHEMES, load_fk_table, missing_fk_tables
-from obsforge.pdffit.lhapdf import pythia_pdf
+from obsforge.pdffit.flavours import flavour_row
 from obsforge.pdffit.model import check_preprocessing, flavour_to_evolution
-from obsforge.pdffit.positivity import positivity_operator
+from obsforge.pdffit.positivity import integrability_points, positivity_operator
 from obsforge.pdffit.postfit import postfit_selection
-from obsforge.pdffit.reference import REFERENCE, reference_file, reference_pdf_at
+from obsforge.pdffit.reference import REFERENCE, reference_grid, reference_pdf_at
 from obsforge.pdffit.smeft import OPERATORS, dataset_k_factors
 from obsforge.pdffit.validation import (
     chi2_table,
     closure_estimators,
     closure_summary,
+    flavour_xf,
     reference_comparison,
     smeft_summary,
     sum_rule_deviation,
@@ -80,12 +81,18 @@ class PDFRunCard(Config):
         False, description="train the exponents within their ranges (else fixed per replica)"
     )
     positivity: bool = Field(
-        False,
-        description="x f >= 0 for u, ubar, d, dbar, s, sbar, g at the first LHAPDF scale above "
-        "Q^2 = 5 GeV^2 (NNPDF4.0's MSbar positivity), as a penalty",
+        True,
+        description="x f >= 0 for u, ubar, d, dbar, s, sbar, g at Q^2 = 5 GeV^2 at every knot "
+        "of the exported grid (NNPDF4.0's MSbar positivity), as a penalty",
     )
     positivity_lambda: float = Field(
         1e4, gt=0, description="weight of the positivity penalty after its ramp (750 epochs)"
+    )
+    integrability: bool = Field(
+        True, description="x f_k(1e-9, Q0) -> 0 for V, V3, V8, T3, T8 (NNPDF4.0), as a penalty"
+    )
+    integrability_lambda: float = Field(
+        1e3, gt=0, description="weight of sum |x f_k(x_int)| after its ramp"
     )
     t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
     cross_correlations: bool = Field(
@@ -157,6 +164,7 @@ def fit_options(card: PDFRunCard) -> dict[str, Any]:
         "preprocessing": card.preprocessing,
         "trainable_preprocessing": card.trainable_preprocessing,
         "positivity_lambda": card.positivity_lambda,
+        "integrability_lambda": card.integrability_lambda,
     }
 
 
@@ -168,6 +176,14 @@ class FitOutcome:
     f_evol: np.ndarray  # (R_kept, 8, n_x) evolution-basis f at Q0 of the kept replicas
     summary: dict[str, Any]
     result: FitResult
+    keep: np.ndarray  # (R,) the replicas of ``result`` that pass the post-fit selection
+
+    def f_at(self, x: np.ndarray) -> np.ndarray:
+        """f_k(x, Q0) (R_kept, 8, len(x)) of the kept replicas at any x."""
+        points = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        with torch.no_grad():
+            f = self.result.model(points) / points[None, :, None]
+        return f.numpy()[self.keep].transpose(0, 2, 1)
 
 
 Fitter = Callable[[FitData, dict[str, Any]], FitResult]
@@ -204,7 +220,7 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
         ]
     kfactors = None
     if card.smeft or card.inject:
-        kfactors = dataset_k_factors(datasets, pythia_pdf(reference_file()))
+        kfactors = dataset_k_factors(datasets, reference_grid())
     law = t0
     if card.inject:  # closure test: data = (law + fluctuation) x (1 + K . C_injected)
         c = np.array([card.inject.get(op, 0.0) for op in OPERATORS])
@@ -218,7 +234,9 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     }  # fmt: skip
     data = prepare_fit_data(**recipe)
     if card.positivity:
-        data.positivity, positivity_q = positivity_operator(x)
+        data.positivity, data.positivity_x, positivity_q = positivity_operator()
+    if card.integrability:
+        data.integrability_x, data.integrability_basis = integrability_points()
     fitted = [OPERATORS.index(op) for op in card.smeft_operators]
     if card.smeft:
         data.kfactors = [torch.as_tensor(k[0][:, fitted]) for k in kfactors]
@@ -243,6 +261,11 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
             "scale_gev": positivity_q,
             "violating_replicas": int((result.positivity_violation > POSITIVITY_TOLERANCE).sum()),
         }
+    if card.integrability:
+        summary["integrability"] = {
+            "x": float(data.integrability_x.min()),
+            "max_abs_xf_kept": float(result.integrability[keep].max()),
+        }
     if card.smeft:
         summary["smeft"] = smeft_summary(
             wilson.detach().numpy()[keep], data, preds, keep, card.smeft_operators
@@ -252,4 +275,24 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     if card.closure or card.inject:
         summary["closure"] = closure_summary(x, f_evol, ref)
         summary["closure_data_space"] = closure_estimators(preds, law, data.cov_exp)
-    return FitOutcome(x, f_evol, summary, result)
+    outcome = FitOutcome(x, f_evol, summary, result, keep)
+    summary["gluon_band"] = gluon_band(outcome, ref_xf is not None)
+    return outcome
+
+
+GLUON_BAND_X = (0.01, 0.1, 0.3)
+
+
+def gluon_band(outcome: FitOutcome, reference: bool) -> list[dict[str, float]]:
+    """x g at Q0 at x = 0.01, 0.1, 0.3: replica mean and standard deviation, and NNPDF3.1's
+    central value with the pull (mean - NNPDF3.1) / std."""
+    x = np.array(GLUON_BAND_X)
+    g = flavour_xf(x, outcome.f_at(x))[:, flavour_row(21)]  # (R, 3)
+    rows = []
+    for i, value in enumerate(x):
+        row = {"x": float(value), "mean": float(g[:, i].mean()), "std": float(g[:, i].std())}
+        if reference:
+            ref = float(reference_pdf_at(x[i : i + 1], Q0)[flavour_row(21), 0])
+            row.update(reference=ref, pull=(row["mean"] - ref) / max(row["std"], 1e-300))
+        rows.append(row)
+    return rows

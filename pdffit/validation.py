@@ -81,8 +81,11 @@ def band_coverage(
 ) -> dict[str, dict[str, float]]:
     """Per curve ``name`` (replicas ``values[name]`` (R, n_x) against ``truth[name]`` (n_x,)),
     on the grid points with 1e-3 < x < 0.7: the fraction where the truth lies within the
-    replicas' 68% (and 95%) interval, and the mean and largest pull |mean - truth| / std.
-    With fewer than two replicas there is no spread: the pulls are ``None``."""
+    replicas' 68% (and 95%) interval, the mean and largest pull |mean - truth| / std, and
+    the closure estimators of these points (NNPDF4.0's, in PDF space): R_bv = sqrt(sum (mean -
+    truth)^2 / sum variance) and xi_1sigma, the fraction where |mean - truth| <= std (1 and
+    0.68 for faithful uncertainties). With fewer than two replicas there is no spread: the
+    pulls and estimators are ``None``."""
     region = (x > 1e-3) & (x < 0.7)
     out = {}
     for name, replicas in values.items():
@@ -95,13 +98,18 @@ def band_coverage(
             "mean_abs_pull": None,
             "max_abs_pull": None,
             "x_at_max_pull": None,
+            "r_bv": None,
+            "xi_1sigma": None,
         }
         if len(v) >= 2:
-            pull = np.abs(v.mean(0) - t) / v.std(0)
+            offset, std = np.abs(v.mean(0) - t), v.std(0)
+            pull = offset / std
             out[name].update(
                 mean_abs_pull=float(pull.mean()),
                 max_abs_pull=float(pull.max()),
                 x_at_max_pull=float(x[region][pull.argmax()]),
+                r_bv=float(np.sqrt(np.sum(offset**2) / np.sum(std**2))),
+                xi_1sigma=float(np.mean(offset <= std)),
             )
     return out
 

@@ -58,12 +58,7 @@ def test_positivity_penalty_keeps_the_fitted_pdf_positive():
     (within the tolerance) for u, ubar, d, dbar, s, sbar and g on the grid."""
     from dataclasses import replace
 
-    from obsforge.pdffit.fit import (
-        POSITIVITY_TOLERANCE,
-        fit_replicas,
-        positivity_violation,
-        prepare_fit_data,
-    )
+    from obsforge.pdffit.fit import POSITIVITY_TOLERANCE, evaluate, fit_replicas, prepare_fit_data
 
     dataset, table, central, error = _toy_problem()
     dataset = replace(dataset, stat=30 * dataset.stat)  # 30% errors: data and positivity compete
@@ -73,10 +68,10 @@ def test_positivity_penalty_keeps_the_fitted_pdf_positive():
     data = prepare_fit_data([dataset], [table], replicas=4, seed=1, fluctuate=False)
     free = fit_replicas(data, replicas=4, seed=2, max_epochs=600, patience=200)
     assert np.all(free.positivity_violation == 0)  # no operator, no penalty
-    data.positivity = torch.as_tensor(operator)
+    data.positivity, data.positivity_x = torch.as_tensor(operator), data.x
     with torch.no_grad():
-        f = free.model(data.x) / data.x[None, :, None]
-        assert np.all(positivity_violation(f, data).numpy() > 10 * POSITIVITY_TOLERANCE)
+        _, violation, _ = evaluate(free.model, data)
+        assert np.all(violation.numpy() > 10 * POSITIVITY_TOLERANCE)
     constrained = fit_replicas(data, replicas=4, seed=2, max_epochs=600, patience=200)
     accepted = constrained.best_epoch > 0
     assert accepted.sum() >= 1
@@ -106,3 +101,40 @@ def test_replica_batches_merge_into_one_model():
             alone = predictions(part.model, batch)[0].numpy()
             np.testing.assert_allclose(together[rows], alone, rtol=1e-12)
             np.testing.assert_allclose(merged.chi2_valid[rows], part.chi2_valid)
+
+
+@pytest.mark.integration
+def test_integrability_penalty_sends_small_x_to_zero():
+    """T3 with alpha up to 1 (NNPDF4.0's range) leaves x T3 finite at x = 1e-9; the
+    integrability penalty drives |x T3(1e-9)| down for every replica, 20x for the median,
+    at an unchanged chi2 scale (600 epochs: one replica of four is still on its way)."""
+    from obsforge.pdffit.fit import evaluate, fit_replicas, prepare_fit_data
+    from obsforge.pdffit.model import BASIS
+
+    dataset, table, central, error = _toy_problem()
+    data = prepare_fit_data([dataset], [table], replicas=4, seed=1, fluctuate=False)
+    ranges = {"T3": [[0.95, 1.0], [1.763, 3.397]]}
+    free = fit_replicas(data, 4, seed=2, max_epochs=600, patience=200, preprocessing=ranges)
+    data.integrability_x = torch.tensor([1e-9], dtype=torch.float64)
+    data.integrability_basis = [BASIS.index("T3")]
+    with torch.no_grad():
+        _, _, before = evaluate(free.model, data)
+    constrained = fit_replicas(data, 4, seed=2, max_epochs=600, patience=200, preprocessing=ranges)
+    assert np.all(constrained.integrability < before.numpy())
+    assert np.median(constrained.integrability) < np.median(before.numpy()) / 20
+    assert np.median(constrained.chi2_train) < 10 * np.median(free.chi2_train) + 10
+
+
+def test_progress_line_combines_replica_batches(capsys):
+    """The live line: the slowest batch's epoch, the median of the batches' median chi2/N,
+    the stopped replicas of all batches and a projection from the latest stopping epoch."""
+    from obsforge.pdf_fit import FitProgress
+
+    line = FitProgress(max_epochs=1000, replicas=6, interval=0.0)
+    row = {"chi2_train_median": 1.5, "replicas_stalled": 1, "last_epoch": 400}
+    line.batch(0)({"epoch": 199, **row})
+    line.batch(1)({"epoch": 99, **row, "chi2_train_median": 1.1, "replicas_stalled": 2})
+    line.close()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("pdffit epoch 100: median chi2/N 1.300, 3/6 stopped,")
+    assert "in all if it stops at epoch 400" in last

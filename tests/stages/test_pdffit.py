@@ -52,16 +52,25 @@ def test_pdffit_stage_end_to_end(tmp_path):
     assert np.isfinite(total["chi2_central"]) and total["chi2_central"] < 50
     members = sorted((result.path / "tiny").glob("tiny_*.dat"))
     assert len(members) == summary["replicas_kept"] + 1  # central + the kept replicas
-    x, q, pids, xf = read_member(members[0])
+    grid = read_member(members[0])
+    assert [len(b.q) for b in grid.subgrids] == [8, 28] and grid.x_range == (1e-9, 1.0)
+    block = grid.subgrids[1]
     pdf = pythia_pdf(members[0])
-    i, j, k = pids.index(2), int(np.searchsorted(x, 0.1)), int(np.searchsorted(q, 10.0))
-    assert pdf.xf(2, x[j], q[k] ** 2) == pytest.approx(xf[i, j, k], rel=1e-6)
+    i, j, k = grid.pids.index(2), int(np.searchsorted(block.x, 0.1)), 5
+    assert pdf.xf(2, block.x[j], block.q[k] ** 2) == pytest.approx(block.xf[i, j, k], rel=1e-6)
+    assert pdf.xf(5, 0.01, 4.9**2) == 0.0  # no b below its threshold
+    export = summary["export"]
+    assert export["min_xf_above_q2_5"] > -1e-3  # positivity is on by default
+    q0 = export["sum_rules"][0]
+    assert q0["u_v"] == pytest.approx(2, abs=0.05) and q0["d_v"] == pytest.approx(1, abs=0.05)
     assert run_pdffit(card).path == result.path  # cached
 
-    # the same runcard in replica batches (Dask tasks, here run inline) with positivity on
+    # the same runcard in replica batches (Dask tasks, here run inline), no constraints
     from obsforge.parallel import Execution
 
-    batched = card.model_copy(update={"batch_replicas": 2, "positivity": True})
+    batched = card.model_copy(
+        update={"batch_replicas": 2, "positivity": False, "integrability": False}
+    )
     summary = run_pdffit(batched, Execution(workers=0)).numbers
     assert summary["replicas"] == 3 and summary["sum_rules_max_deviation"] < 1e-6
-    assert summary["positivity"]["scale_gev"] == pytest.approx(2.61, abs=0.01)
+    assert "positivity" not in summary and "integrability" not in summary
