@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,91 +22,25 @@ import torch
 from obsforge.atomic import atomic_write_json
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.pdffit.export import (
-    POSITIVE_PIDS,
-    check_exported_set,
-    halved_grid_errors,
-    interpolation_error,
+    export_checks,
     load_grid_evolution,
     write_fit_set,
 )
 from obsforge.pdffit.fit import FitData, FitResult, fit_replicas, merge_results, prepare_fit_data
-from obsforge.pdffit.flavours import flavour_row
 from obsforge.pdffit.model import BASIS
 from obsforge.pdffit.reference import reference_pdf_at
 from obsforge.pdffit.runcard import PDFRunCard, fit_options, fit_runcard
 from obsforge.pdffit.validation import flavour_xf, physical_pdfs
+from obsforge.progress import PROGRESS_TOPIC, FitProgress, worker_progress
 from obsforge.rundir import StageDir, StageResult
 
-__all__ = ["FitProgress", "PDFRunCard", "plot_pdfs", "replica_fitter", "report_lines", "run_pdffit"]
+__all__ = ["PDFRunCard", "plot_pdfs", "replica_fitter", "report_lines", "run_pdffit"]
 
 log = logging.getLogger(__name__)
 
 PDFFIT_VERSION = 6  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
 # 4: heavy-quark scheme (FK tables per scheme); 5: fit time in timing.json, not fit.json;
 # 6: positivity and integrability on, the exact reference reader, the NNPDF-like LHAPDF grid
-
-
-PROGRESS_TOPIC = "obsforge-pdffit-progress"
-
-
-class FitProgress:
-    """The live line of a fit: epoch, median training chi2/N, replicas stopped (no validation
-    improvement for ``patience`` epochs), elapsed time, and the time the fit takes if it
-    stops at the earliest epoch it can (the last improvement + ``patience``, at most
-    ``max_epochs``; it moves out while replicas still improve). Batches of replicas
-    (Dask tasks) report their rows here; the line shows the slowest batch. On a terminal it
-    is a progress bar; otherwise one plain line on stderr per minute."""
-
-    def __init__(self, max_epochs: int, replicas: int, interval: float = 60.0) -> None:
-        from tqdm.auto import tqdm
-
-        self.replicas, self.interval = replicas, interval
-        self.rows: dict[int, dict[str, float]] = {}
-        self.start = self.last_line = time.monotonic()
-        self.live = sys.stderr.isatty()
-        self.bar = tqdm(total=max_epochs, desc="pdffit", unit="epoch", disable=not self.live)
-
-    def batch(self, index: int):
-        """The ``progress`` callback of replica batch ``index``."""
-        return lambda row: self.update({"batch": index, **row})
-
-    def update(self, row: dict[str, float]) -> None:
-        self.rows[int(row.get("batch", 0))] = row
-        rows = list(self.rows.values())
-        epoch = min(r["epoch"] for r in rows) + 1
-        last = max(r["last_epoch"] for r in rows)
-        elapsed = time.monotonic() - self.start
-        projected = elapsed * max(last, epoch) / epoch
-        text = (
-            f"median chi2/N {np.median([r['chi2_train_median'] for r in rows]):.3f}, "
-            f"{sum(r['replicas_stalled'] for r in rows)}/{self.replicas} stopped, "
-            f"{_clock(elapsed)} elapsed, ~{_clock(projected)} in all if it stops at epoch {last}"
-        )
-        self.bar.update(epoch - self.bar.n)
-        self.bar.set_postfix_str(text, refresh=True)
-        log.info("epoch %d: %s", epoch, text)
-        if not self.live and time.monotonic() - self.last_line >= self.interval:
-            self.last_line = time.monotonic()
-            print(f"pdffit epoch {epoch}: {text}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
-def _worker_progress(batch: int):
-    """On a Dask worker: a callback that sends rows to the client (``log_event``)."""
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-    except (ImportError, ValueError):  # not on a worker
-        return None
-    return lambda row: worker.log_event(PROGRESS_TOPIC, {"batch": batch, **row})
 
 
 def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batch: int,
@@ -120,7 +53,7 @@ def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batc
     data = prepare_fit_data(**recipe, rows=rows)
     for name, value in extras.items():
         setattr(data, name, value)
-    progress = progress or _worker_progress(batch)
+    progress = progress or worker_progress(batch)
     return fit_replicas(data, rows.stop - rows.start, seed, progress=progress, **options)
 
 
@@ -176,28 +109,13 @@ def run_pdffit(card: PDFRunCard, execution: Execution | None = None) -> StageRes
         "SetDesc": "obsforge NLO DIS fit", "OrderQCD": 1, "AlphaS_OrderQCD": 1,
         "AlphaS_MZ": 0.118, "MZ": 91.1876,
     })  # fmt: skip
-    summary["export"] = export_summary(outcome, folder / f"{card.name}_0000.dat", grid)
+    summary["export"] = export_checks(folder / f"{card.name}_0000.dat", grid, outcome.f_at)
     stage.write("fit.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=1)))
     stage.write("replicas_q0.npz", lambda tmp: _save(tmp, x=x, f_evol=f_evol, basis=BASIS))
     k = int(np.argmin(np.abs(np.where(grid.subgrid >= 0, grid.q, np.inf) - 100.0)))
     evolved = (grid.x, float(grid.q[k]), grid.evolve(f_grid, [k])[..., 0])
     plot_pdfs(x, f_evol, stage.path / "report", evolved)
     return stage.complete(["fit.json", "replicas_q0.npz"], summary)
-
-
-def export_summary(outcome, member: Path, grid) -> dict:
-    """Checks of the exported set (:func:`~obsforge.pdffit.export.check_exported_set`) and
-    its interpolation error at Q0 against the model, at the midpoints between x knots."""
-    midpoints = np.sqrt(grid.x[1:] * grid.x[:-1])
-    midpoints = midpoints[midpoints <= 0.7]
-    exact = flavour_xf(midpoints, outcome.f_at(midpoints)).mean(axis=0)  # (13, n)
-    rows = [flavour_row(p) for p in POSITIVE_PIDS]
-    q0 = float(grid.q[0])
-    return {
-        **check_exported_set(member),
-        "interpolation_error_q0": interpolation_error(member, midpoints, q0, exact[rows]),
-        **halved_grid_errors(member),
-    }
 
 
 def _save(path, x, f_evol, basis) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "GridEvolution",
     "build_grid_evolution",
     "check_exported_set",
+    "export_checks",
     "halved_grid_errors",
     "interpolation_error",
     "combinations_to_flavours",
@@ -324,3 +325,20 @@ def halved_grid_errors(member_file: Path, x_max: float = 0.7, q_max: float = 100
             got = coarse.xf_table(block.x[points], block.q[k], pids)
             in_q = max(in_q, _relative(got, block.xf[rows][:, points, k]))
     return {"x_halved": in_x, "q_halved": in_q}
+
+
+def export_checks(member: Path, evolution: GridEvolution, f_at) -> dict:
+    """:func:`check_exported_set`, the interpolation error at Q0 against the model (``f_at(x)``
+    -> f_k(x, Q0) (R, 8, len(x))) at the midpoints between x knots <= 0.7, and
+    :func:`halved_grid_errors`: what each fit records of its exported set."""
+    from obsforge.pdffit.model import evolution_to_flavour
+
+    midpoints = np.sqrt(evolution.x[1:] * evolution.x[:-1])
+    midpoints = midpoints[midpoints <= 0.7]
+    xf = evolution_to_flavour() @ f_at(midpoints).mean(axis=0) * midpoints  # member 0
+    exact = xf[[flavour_row(p) for p in POSITIVE_PIDS]]
+    return {
+        **check_exported_set(member),
+        "interpolation_error_q0": interpolation_error(member, midpoints, evolution.q[0], exact),
+        **halved_grid_errors(member),
+    }

@@ -128,7 +128,7 @@ def test_integrability_penalty_sends_small_x_to_zero():
 def test_progress_line_combines_replica_batches(capsys):
     """The live line: the slowest batch's epoch, the median of the batches' median chi2/N,
     the stopped replicas of all batches and a projection from the latest stopping epoch."""
-    from obsforge.pdf_fit import FitProgress
+    from obsforge.progress import FitProgress
 
     line = FitProgress(max_epochs=1000, replicas=6, interval=0.0)
     row = {"chi2_train_median": 1.5, "replicas_stalled": 1, "last_epoch": 400}
