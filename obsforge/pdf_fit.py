@@ -38,9 +38,10 @@ __all__ = ["PDFRunCard", "plot_pdfs", "replica_fitter", "report_lines", "run_pdf
 
 log = logging.getLogger(__name__)
 
-PDFFIT_VERSION = 6  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
+PDFFIT_VERSION = 7  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
 # 4: heavy-quark scheme (FK tables per scheme); 5: fit time in timing.json, not fit.json;
-# 6: positivity and integrability on, the exact reference reader, the NNPDF-like LHAPDF grid
+# 6: positivity and integrability on, the exact reference reader, the NNPDF-like LHAPDF grid;
+# 7: positivity also at Q0 and for the charm
 
 
 def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batch: int,
@@ -174,10 +175,12 @@ def report_lines(result: StageResult) -> list[str]:
         e = s["export"]
         lines.append(
             f"LHAPDF set (x >= {e['x_min']:.0e}): smallest light x f at Q^2 >= 5 GeV^2 "
-            f"{e['min_xf_above_q2_5']:.1e}; interpolation error at Q0 "
-            f"{100 * e['interpolation_error_q0']:.2f}% (every other knot removed, x <= 0.7, Q <= "
-            f"1 TeV: {100 * e['x_halved']:.2f}% in x, {100 * e['q_halved']:.2f}% in Q); "
-            "read by PYTHIA:"
+            f"{e['min_xf_above_q2_5']:.1e} (any flavour, any knot: {e['min_xf_any_knot']:.1e});"
+            " interpolation error at Q0 "
+            f"{100 * e['interpolation_error_q0']:.2f}%; x <= 0.7, Q <= 1 TeV, every other knot "
+            f"removed: {100 * e['x_halved']:.2f}% in x, {100 * e['q_halved']:.2f}% in Q "
+            f"({100 * e['q_halved_data_region']:.2f}% at x >= 1e-5), full grid estimated "
+            f"{100 * e['x_estimate']:.2f}% in x, {100 * e['q_estimate']:.2f}% in Q; read by PYTHIA:"
         )
         for row in e["sum_rules"]:
             lines.append(

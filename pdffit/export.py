@@ -35,7 +35,7 @@ __all__ = [
     "build_grid_evolution",
     "check_exported_set",
     "export_checks",
-    "halved_grid_errors",
+    "thinned_grid_errors",
     "interpolation_error",
     "combinations_to_flavours",
     "export_scales",
@@ -239,6 +239,7 @@ def write_fit_set(
 
 
 POSITIVE_PIDS = (-3, -2, -1, 21, 1, 2, 3)  # light quarks, antiquarks and the gluon
+DATA_X_MIN = 1e-5  # about the smallest x of the fitted data (HERA: 3e-5)
 
 
 def _log_quadrature(x_min: float, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -251,9 +252,10 @@ def _log_quadrature(x_min: float, n: int = 400) -> tuple[np.ndarray, np.ndarray]
 
 def check_exported_set(member_file: Path, scales=(None, 10.0, 100.0)) -> dict:
     """What a generator sees of member 0: the most negative x f of the light quarks,
-    antiquarks and gluon at any knot with Q^2 >= 5 GeV^2 (from the file), and, read by PYTHIA
-    8 (which sets negative values to zero), the momentum sum and int u_v, d_v, s_v over the
-    grid's x range at Q0 (``None``) and the other ``scales`` (GeV)."""
+    antiquarks and gluon at any knot with Q^2 >= 5 GeV^2 (from the file), the most negative
+    x f of any flavour at any knot, and, read by PYTHIA 8 (which sets negative values to zero),
+    the momentum sum and int u_v, d_v, s_v over the grid's x range at Q0 (``None``) and the
+    other ``scales`` (GeV)."""
     from obsforge.pdffit.lhapdf import LHAPDFGrid, pythia_pdf
 
     grid = LHAPDFGrid.read(member_file)
@@ -262,7 +264,12 @@ def check_exported_set(member_file: Path, scales=(None, 10.0, 100.0)) -> dict:
                  for b in grid.subgrids)  # fmt: skip
     pythia = pythia_pdf(member_file)
     x, w = _log_quadrature(grid.x_range[0])
-    out: dict = {"min_xf_above_q2_5": lowest, "x_min": grid.x_range[0], "sum_rules": []}
+    out: dict = {
+        "min_xf_above_q2_5": lowest,
+        "min_xf_any_knot": min(float(b.xf.min()) for b in grid.subgrids),
+        "x_min": grid.x_range[0],
+        "sum_rules": [],
+    }
     for q in scales:
         q = grid.q_range[0] if q is None else q
         xf = {p: np.array([pythia.xf(p, v, q * q) for v in x]) for p in grid.pids}
@@ -292,11 +299,15 @@ def interpolation_error(member_file: Path, x: np.ndarray, q: float, exact: np.nd
     return _relative(grid.xf_table(x, q, POSITIVE_PIDS), exact)
 
 
-def halved_grid_errors(member_file: Path, x_max: float = 0.7, q_max: float = 1000.0) -> dict:
-    """Interpolation errors of the grid with every other knot removed, at the removed knots
-    (whose values are exact): in x at every Q knot <= ``q_max``, and in Q (per subgrid) at
-    every x knot <= ``x_max``. A conservative measure of the full grid's error in the
-    interior, which only the knots know above Q0; light quarks, antiquarks and gluon."""
+def thinned_grid_errors(member_file: Path, every: int = 2, x_range=(0.0, 0.7),
+                        q_max: float = 1000.0) -> dict:  # fmt: skip
+    """Interpolation errors of the grid with only every ``every``-th knot kept (and the last),
+    at the removed knots (whose values are exact): in x at every Q knot <= ``q_max``, and in Q
+    (per subgrid) at every x knot in ``x_range``; light quarks, antiquarks and gluon. With
+    ``every = 2`` a conservative bound on the full grid's error in the interior, which only the
+    knots know above Q0; ``every = 2`` and ``4`` together give the order p of the
+    interpolation, E(h) ~ h^p, and so an estimate of the full grid's error, E(2h)^2 / E(4h).
+    """
     from obsforge.pdffit.lhapdf import LHAPDFGrid, Subgrid
 
     grid = LHAPDFGrid.read(member_file)
@@ -305,14 +316,14 @@ def halved_grid_errors(member_file: Path, x_max: float = 0.7, q_max: float = 100
 
     def keep(n: int) -> np.ndarray:
         mask = np.zeros(n, dtype=bool)
-        mask[::2], mask[-1] = True, True
+        mask[::every], mask[-1] = True, True
         return mask
 
     in_x, in_q = 0.0, 0.0
     for block in grid.subgrids:
         x_mask = keep(len(block.x))
         coarse = LHAPDFGrid([Subgrid(block.x[x_mask], block.q, block.xf[:, x_mask])], grid.pids)
-        test_x = ~x_mask & (block.x <= x_max)
+        test_x = ~x_mask & (block.x >= x_range[0]) & (block.x <= x_range[1])
         for k, q in enumerate(block.q):
             if q <= q_max:
                 got = coarse.xf_table(block.x[test_x], q, pids)
@@ -320,25 +331,32 @@ def halved_grid_errors(member_file: Path, x_max: float = 0.7, q_max: float = 100
         q_mask = keep(len(block.q))
         coarse = LHAPDFGrid([Subgrid(block.x, block.q[q_mask], block.xf[:, :, q_mask])],
                             grid.pids)  # fmt: skip
-        points = block.x <= x_max
+        points = (block.x >= x_range[0]) & (block.x <= x_range[1])
         for k in np.flatnonzero(~q_mask & (block.q <= q_max)):
             got = coarse.xf_table(block.x[points], block.q[k], pids)
             in_q = max(in_q, _relative(got, block.xf[rows][:, points, k]))
-    return {"x_halved": in_x, "q_halved": in_q}
+    return {"x": in_x, "q": in_q}
 
 
 def export_checks(member: Path, evolution: GridEvolution, f_at) -> dict:
     """:func:`check_exported_set`, the interpolation error at Q0 against the model (``f_at(x)``
     -> f_k(x, Q0) (R, 8, len(x))) at the midpoints between x knots <= 0.7, and
-    :func:`halved_grid_errors`: what each fit records of its exported set."""
+    :func:`thinned_grid_errors`: halved (everywhere, and for x >= :data:`DATA_X_MIN`) and the
+    full grid's estimate: what each fit records of its exported set."""
     from obsforge.pdffit.model import evolution_to_flavour
 
     midpoints = np.sqrt(evolution.x[1:] * evolution.x[:-1])
     midpoints = midpoints[midpoints <= 0.7]
     xf = evolution_to_flavour() @ f_at(midpoints).mean(axis=0) * midpoints  # member 0
     exact = xf[[flavour_row(p) for p in POSITIVE_PIDS]]
+    halved, quartered = (thinned_grid_errors(member, every) for every in (2, 4))
+    data_region = thinned_grid_errors(member, 2, x_range=(DATA_X_MIN, 0.7))
     return {
         **check_exported_set(member),
         "interpolation_error_q0": interpolation_error(member, midpoints, evolution.q[0], exact),
-        **halved_grid_errors(member),
+        "x_halved": halved["x"],
+        "q_halved": halved["q"],
+        "q_halved_data_region": data_region["q"],
+        "x_estimate": halved["x"] ** 2 / max(quartered["x"], halved["x"]),
+        "q_estimate": halved["q"] ** 2 / max(quartered["q"], halved["q"]),
     }

@@ -4,7 +4,9 @@ section 3.1.3), both penalties on the loss whose weight ramps up during the fit.
 - **Positivity**: x f(x, Q) >= 0 for u, ubar, d, dbar, s, sbar and g at Q^2 = 5 GeV^2 (NNPDF's
   positivity observables, nnpdf-data ``NNPDF_POS_2P24GEV``, span 5e-7 <= x <= 0.9). Here they
   are imposed at every knot x < 1 of the exported grid (:mod:`~obsforge.pdffit.export`, down
-  to 1e-9), so the exported set is positive wherever it is defined.
+  to 1e-9), so the exported set is positive wherever it is defined. A generator sets negative
+  values to zero, which breaks the momentum sum rule it reads; so, beyond NNPDF4.0, the same
+  flavours and the (fitted) charm are kept non-negative at Q0 too, and the charm at Q^2 = 5.
 - **Integrability**: x f_k(x, Q0) -> 0 as x -> 0 for k in V, V3, V8, T3, T8, at the points of
   nnpdf-data's ``NNPDF_INTEG_3GEV`` (x = 1e-9, Q = Q0). Then the small-x part of the valence
   sum rules below the grid, int_0^x f dx ~ x f(x) / (1 - alpha), vanishes with x f.
@@ -27,18 +29,22 @@ __all__ = [
     "positivity_operator",
 ]
 
-POSITIVITY_PIDS = (2, -2, 1, -1, 3, -3, 21)
+POSITIVITY_PIDS = (2, -2, 1, -1, 3, -3, 21, 4, -4)  # NNPDF4.0's seven, and the charm
 INTEGRABILITY_SET = "NNPDF_INTEG_3GEV"
 
 
-def positivity_operator() -> tuple[torch.Tensor, torch.Tensor, float]:
-    """(operator, x, Q): x f_pid(x_i, Q) = sum_kj M[p, i, k, j] f_k(x_j, Q0) for the pids of
-    :data:`POSITIVITY_PIDS` at the knots x_i < 1 of the export grid, Q^2 = 5 GeV^2; the model
-    is evaluated at ``x`` (the same knots)."""
+def positivity_operator() -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """(operator, x, scales): x f_pid(x_i, Q) = sum_kj M[p, i, k, j] f_k(x_j, Q0) for the pids
+    of :data:`POSITIVITY_PIDS` at the knots x_i < 1 of the export grid, at Q0 and at
+    Q^2 = 5 GeV^2 (the scales, GeV), stacked along p; the model is evaluated at ``x`` (the
+    same knots)."""
     evolution = load_grid_evolution()
-    k = evolution.positivity_index
-    operator = evolution.flavour_operator(k, POSITIVITY_PIDS)[:, evolution.x < 1.0]
-    return torch.as_tensor(operator), torch.as_tensor(evolution.x), float(evolution.q[k])
+    scales = [0, evolution.positivity_index]  # the grid's first knot is Q0
+    operator = np.concatenate(
+        [evolution.flavour_operator(k, POSITIVITY_PIDS)[:, evolution.x < 1.0] for k in scales]
+    )
+    return (torch.as_tensor(operator), torch.as_tensor(evolution.x),
+            [float(evolution.q[k]) for k in scales])  # fmt: skip
 
 
 def integrability_points() -> tuple[torch.Tensor, list[int]]:

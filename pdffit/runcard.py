@@ -258,7 +258,7 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     }
     if card.positivity:
         summary["positivity"] = {
-            "scale_gev": positivity_q,
+            "scales_gev": positivity_q,
             "violating_replicas": int((result.positivity_violation > POSITIVITY_TOLERANCE).sum()),
         }
     if card.integrability:
