@@ -92,16 +92,25 @@ def dask_client(execution: Execution) -> Iterator[Any]:
 
 
 def map_tasks(
-    client: Any, function: Callable[..., Any], tasks: Sequence[dict[str, Any]], desc: str
+    client: Any,
+    function: Callable[..., Any],
+    tasks: Sequence[dict[str, Any]],
+    desc: str,
+    shared: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """Run ``function(**task)`` for every task, with a progress bar; results in task order."""
+    """Run ``function(**shared, **task)`` for every task, with a progress bar; results in task
+    order. ``shared`` arguments (large arrays every task needs) go to the workers once, not
+    once per task."""
+    shared = shared or {}
     if not tasks:
         return []
     if client is None:
-        return [function(**task) for task in progress(tasks, desc, total=len(tasks))]
+        return [function(**shared, **task) for task in progress(tasks, desc, total=len(tasks))]
     from distributed import as_completed
 
-    futures = [client.submit(function, pure=False, **task) for task in tasks]
+    # scatter([value])[0]: a dict or list value is sent as one object, not element by element
+    handles = {name: client.scatter([value], broadcast=True)[0] for name, value in shared.items()}
+    futures = [client.submit(function, pure=False, **handles, **task) for task in tasks]
     index = {future.key: i for i, future in enumerate(futures)}
     results: list[Any] = [None] * len(futures)
     for future in progress(as_completed(futures), desc, total=len(futures)):

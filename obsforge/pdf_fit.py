@@ -81,12 +81,15 @@ def replica_fitter(card: PDFRunCard, execution: Execution | None):
                 if client is not None:
                     client.subscribe_topic(PROGRESS_TOPIC, lambda event: line.update(event[1]))
                 tasks = [
-                    {"recipe": recipe, "rows": slice(int(lo), int(hi)), "extras": extras,
-                     "seed": card.seed + 7919 * i, "threads": threads, "batch": i,
+                    {"rows": slice(int(lo), int(hi)), "seed": card.seed + 7919 * i,
+                     "threads": threads, "batch": i,
                      "progress": line.batch(i) if client is None else None, **options}
                     for i, (lo, hi) in enumerate(zip(starts[:-1], starts[1:], strict=True))
                 ]  # fmt: skip
-                return merge_results(map_tasks(client, _fit_batch, tasks, "replica batches"))
+                shared = {"recipe": recipe, "extras": extras}
+                return merge_results(
+                    map_tasks(client, _fit_batch, tasks, "replica batches", shared)
+                )
         finally:
             line.close()
 
