@@ -28,12 +28,14 @@ from obsforge.events.ww_amplitude import (
     decay_current,
     production_tensors,
 )
+from obsforge.events.ww_beams import beam_energies, sample_isr, sample_w_masses
 
 __all__ = [
     "COUPLINGS",
     "GEV2_TO_PB",
     "WWConfig",
     "amplitudes",
+    "boost_along_beam",
     "born_cross_section",
     "folded_scores",
     "generate_ww",
@@ -57,17 +59,31 @@ class WWConfig(Config):
     pol_positron: float = Field(0.0, ge=-1, le=1, description="e+ longitudinal polarisation")
     leptons: int = Field(2, ge=1, le=3, description="lepton flavours counted (2: e and mu)")
     forward_a: float = Field(1.2, gt=1, description="cos Theta importance density 1/(a - c)")
+    off_shell: bool = Field(
+        False, description="W pairs off shell (CC03, running-width Breit-Wigner); else on shell"
+    )
+    w_mass_min: float = Field(10.0, gt=0, description="smallest W virtuality (GeV), off shell")
+    isr: bool = Field(False, description="initial-state radiation (electron structure function)")
+    beam_energy_spread: float = Field(
+        0.0, ge=0, le=0.05, description="relative Gaussian spread of each beam's energy"
+    )
     inputs: ElectroweakInputs = ElectroweakInputs()
 
     @model_validator(mode="after")
     def _above_threshold(self) -> WWConfig:
-        threshold = 2 * self.inputs.m_w
+        threshold = 2 * (self.w_mass_min if self.off_shell else self.inputs.m_w)
         if self.sqrt_s <= threshold:
+            kind = "W pairs of virtuality >= w_mass_min" if self.off_shell else "on-shell W pairs"
             raise ValueError(
-                f"sqrt_s = {self.sqrt_s} GeV: below the W+W- threshold 2 M_W = {threshold:.2f} "
-                "GeV (on-shell W pairs need sqrt_s > 2 M_W)"
+                f"sqrt_s = {self.sqrt_s} GeV: below the W+W- threshold {threshold:.2f} GeV "
+                f"({kind} need sqrt_s > {threshold:.2f} GeV)"
             )
         return self
+
+    @property
+    def ideal(self) -> bool:
+        """On-shell W's, no ISR, no beam-energy spread: every event at sqrt_s."""
+        return not (self.off_shell or self.isr or self.beam_energy_spread)
 
     @property
     def branching(self) -> float:
@@ -84,28 +100,42 @@ def _boost(p: np.ndarray, beta: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.concatenate([energy[:, None], space], axis=1)
 
 
-def _decay(w: np.ndarray, n: np.ndarray, x: np.ndarray, cos_t, phi, m_w: float):
-    """Massless two-body decay of W's with momenta w (B, 4) flying along n: the particle at
-    (cos_t, phi) in the helicity frame (z = n, x in the production plane) and its partner."""
+def _decay(w: np.ndarray, n: np.ndarray, x: np.ndarray, cos_t, phi, m_w):
+    """Massless two-body decay of W's of mass m_w (scalar or (B,)) with momenta w (B, 4) flying
+    along n: the particle at (cos_t, phi) in the helicity frame (z = n, x in the production
+    plane) and its partner."""
     y = np.cross(n, x)
     sin_t = np.sqrt(1 - cos_t**2)
     direction = (
         (sin_t * np.cos(phi))[:, None] * x + (sin_t * np.sin(phi))[:, None] * y + cos_t[:, None] * n
     )
-    half = np.full((len(w), 1), m_w / 2)
+    half = np.broadcast_to(np.asarray(m_w, dtype=np.float64) / 2, (len(w),))[:, None]
     rest = np.concatenate([half, half * direction], axis=1)
     partner = np.concatenate([half, -half * direction], axis=1)
     beta = np.linalg.norm(w[:, 1:], axis=1) / w[:, 0]
     return _boost(rest, beta, n), _boost(partner, beta, n)
 
 
-def ww_kinematics(angles: np.ndarray, sqrt_s: float, m_w: float) -> dict[str, np.ndarray]:
-    """Lab momenta (B, 4) from angles (B, 6) = (cos Theta, phi, cos theta1, phi1, cos theta2,
-    phi2): electron, positron, w_minus, w_plus, f1, fbar2 (W- decay), f3, fbar4 (W+ decay)."""
+def _two_body_momentum(s, m1_sq, m2_sq):
+    """|p| of either particle of masses^2 m1_sq, m2_sq in the rest frame of s: sqrt(lambda) /
+    (2 sqrt(s))."""
+    return np.sqrt(np.maximum((s - m1_sq - m2_sq) ** 2 - 4 * m1_sq * m2_sq, 0.0)) / (2 * np.sqrt(s))
+
+
+def ww_kinematics(angles: np.ndarray, sqrt_s, m_w, m_plus=None) -> dict[str, np.ndarray]:
+    """Momenta (B, 4) in the e+e- rest frame from angles (B, 6) = (cos Theta, phi, cos theta1,
+    phi1, cos theta2, phi2): electron, positron, w_minus, w_plus, f1, fbar2 (W- decay), f3,
+    fbar4 (W+ decay). ``sqrt_s`` and the masses of the W- (``m_w``) and W+ (``m_plus``,
+    default ``m_w``) are scalars or (B,) arrays (off-shell W's, ISR)."""
     cos_t, phi, c1, p1, c2, p2 = angles.T
     n_events = len(angles)
+    m_plus = m_w if m_plus is None else m_plus
+    sqrt_s, m_w, m_plus = (np.broadcast_to(np.asarray(v, dtype=np.float64), (n_events,))
+                           for v in (sqrt_s, m_w, m_plus))  # fmt: skip
+    s = sqrt_s**2
     energy = sqrt_s / 2
-    momentum = np.sqrt(energy**2 - m_w**2)
+    momentum = _two_body_momentum(s, m_w**2, m_plus**2)
+    e_minus = (s + m_w**2 - m_plus**2) / (2 * sqrt_s)
     sin_t = np.sqrt(1 - cos_t**2)
     n = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=1)
     x = np.stack([cos_t * np.cos(phi), cos_t * np.sin(phi), -sin_t], axis=1)
@@ -113,10 +143,10 @@ def ww_kinematics(angles: np.ndarray, sqrt_s: float, m_w: float) -> dict[str, np
     beam[:, 0] = energy
     electron, positron = beam.copy(), beam.copy()
     electron[:, 3], positron[:, 3] = energy, -energy
-    w_minus = np.concatenate([np.full((n_events, 1), energy), momentum * n], axis=1)
-    w_plus = np.concatenate([np.full((n_events, 1), energy), -momentum * n], axis=1)
+    w_minus = np.concatenate([e_minus[:, None], momentum[:, None] * n], axis=1)
+    w_plus = np.concatenate([(sqrt_s - e_minus)[:, None], -momentum[:, None] * n], axis=1)
     f1, fbar2 = _decay(w_minus, n, x, c1, p1, m_w)
-    fbar4, f3 = _decay(w_plus, -n, x, c2, p2, m_w)
+    fbar4, f3 = _decay(w_plus, -n, x, c2, p2, m_plus)
     return dict(
         electron=electron,
         positron=positron,
@@ -166,16 +196,15 @@ def squared_amplitude_terms(basis: dict[int, np.ndarray], config: WWConfig) -> t
     return c0, c1.T, np.moveaxis(c2, -1, 0)
 
 
-def _normalisation(config: WWConfig) -> float:
-    """dsigma = N |A_reduced|^2 dOmega_5 / (4 pi)^3 ... in pb: e^4 restored, flux 1/(2s), two-body
-    phase space beta / (8 pi), the decay-current normalisation (2 M_W^2 / 3)^-2 per unit
-    decay solid angle averages, and the branching ratio of the channel."""
+def _normalisation(config: WWConfig, s_hat, m1_sq, m2_sq) -> np.ndarray:
+    """dsigma = N |A_reduced|^2 dOmega_5 / (4 pi)^3 ... in pb: e^4 restored, flux 1/(2 s_hat),
+    two-body phase space beta / (8 pi), the decay-current normalisation (2 m^2 / 3)^-1 per W
+    per unit decay solid angle averages, and the branching ratio of the channel."""
     inputs = config.inputs
-    s = config.sqrt_s**2
-    beta = np.sqrt(1 - 4 * inputs.m_w**2 / s)
+    beta = 2 * _two_body_momentum(s_hat, m1_sq, m2_sq) / np.sqrt(s_hat)
     e4 = (4 * np.pi * inputs.alpha_em) ** 2
-    decay = (2 * inputs.m_w**2 / 3) ** -2
-    return e4 / (2 * s) * beta / (8 * np.pi) * decay * config.branching * GEV2_TO_PB
+    decay = 1 / (2 * m1_sq / 3) / (2 * m2_sq / 3)
+    return e4 / (2 * s_hat) * beta / (8 * np.pi) * decay * config.branching * GEV2_TO_PB
 
 
 def sample_angles(n: int, config: WWConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -200,25 +229,75 @@ def sample_angles(n: int, config: WWConfig, rng: np.random.Generator) -> tuple[n
     return angles, q
 
 
+def _phase_space(n: int, config: WWConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """n phase-space points: the angles, s_hat, the W virtualities m1^2 (W-), m2^2 (W+), the
+    rapidity of the e+e- system in the lab, and ``weight`` = 1 / density (times the ISR and
+    line-shape factors), so that mean(weight f) integrates f over the flat angles, D D and rho
+    rho. The ideal configuration draws exactly what earlier revisions drew."""
+    angles, q = sample_angles(n, config, rng)
+    out = {"angles": angles, "weight": 1.0 / q}
+    m_w, beam = config.inputs.m_w, config.sqrt_s / 2
+    e_minus, e_plus = beam_energies(n, beam, config.beam_energy_spread, rng)
+    s_hat = 4 * e_minus * e_plus
+    x1 = x2 = np.ones(n)
+    if config.isr:
+        lightest = config.w_mass_min if config.off_shell else m_w
+        x1, x2, isr_weight = sample_isr(n, s_hat, (2 * lightest) ** 2 / s_hat, rng)
+        s_hat = x1 * x2 * s_hat
+        out["weight"] = out["weight"] * isr_weight
+    if config.off_shell:
+        inputs = config.inputs
+        m1_sq, m2_sq, mass_weight = sample_w_masses(
+            m_w, inputs.gamma_w, config.w_mass_min, np.sqrt(s_hat), rng
+        )
+        out["weight"] = out["weight"] * mass_weight
+    else:
+        m1_sq = m2_sq = np.full(n, m_w**2)
+        out["weight"] = out["weight"] * (s_hat > 4 * m_w**2)  # below threshold: no W pair
+        s_hat = np.maximum(s_hat, 4 * m_w**2 * (1 + 1e-12))
+    rapidity = 0.5 * np.log(x1 * e_minus / (x2 * e_plus))
+    return {**out, "s_hat": s_hat, "m1_sq": m1_sq, "m2_sq": m2_sq, "rapidity": rapidity}
+
+
+def boost_along_beam(p: np.ndarray, rapidity: np.ndarray) -> np.ndarray:
+    """Momenta (B, 4) boosted along z (the e- direction) by ``rapidity`` (B,)."""
+    ch, sh = np.cosh(rapidity), np.sinh(rapidity)
+    out = p.copy()
+    out[:, 0] = ch * p[:, 0] + sh * p[:, 3]
+    out[:, 3] = sh * p[:, 0] + ch * p[:, 3]
+    return out
+
+
 def generate_ww(n: int, config: WWConfig, seed: int) -> dict[str, np.ndarray]:
-    """n weighted events: angles (n, 6), momenta, the |A|^2 coefficients c0, c1, c2, and weights
-    (pb) with sum = sigma(e+e- -> WW -> l nu q q') at the SM point (theta = 0)."""
+    """n weighted events: angles (n, 6) in the e+e- rest frame, lab momenta, the |A|^2
+    coefficients c0, c1, c2, and weights (pb) with sum = sigma(e+e- -> WW -> l nu q q') at the
+    SM point (theta = 0); with ISR or beam-energy spread also ``sqrt_s_hat`` and the
+    ``rapidity`` of the e+e- system, off shell also the W masses ``m_minus``, ``m_plus``."""
     if n < 1:
         raise ValueError(f"n = {n}: need at least one event")
     rng = np.random.default_rng(seed)
-    angles, q = sample_angles(n, config, rng)
-    momenta = ww_kinematics(angles, config.sqrt_s, config.inputs.m_w)
+    point = _phase_space(n, config, rng)
+    s_hat, m1_sq, m2_sq = point["s_hat"], point["m1_sq"], point["m2_sq"]
+    momenta = ww_kinematics(point["angles"], np.sqrt(s_hat), np.sqrt(m1_sq), np.sqrt(m2_sq))
     c0, c1, c2 = squared_amplitude_terms(amplitudes(momenta, config.inputs), config)
-    weight = _normalisation(config) * c0 / q / n
-    return dict(angles=angles, weight=weight, c0=c0, c1=c1, c2=c2, **momenta)
+    weight = _normalisation(config, s_hat, m1_sq, m2_sq) * c0 * point["weight"] / n
+    extra = {}
+    if not config.ideal:
+        momenta = {k: boost_along_beam(v, point["rapidity"]) for k, v in momenta.items()}
+        extra = {"sqrt_s_hat": np.sqrt(s_hat), "rapidity": point["rapidity"]}
+    if config.off_shell:
+        extra.update(m_minus=np.sqrt(m1_sq), m_plus=np.sqrt(m2_sq))
+    return dict(angles=point["angles"], weight=weight, c0=c0, c1=c1, c2=c2, **momenta, **extra)
 
 
 def born_cross_section(config: WWConfig, n: int = 200_000, seed: int = 0) -> tuple[float, float]:
-    """sigma(e+e- -> W+W-) in pb (on-shell W's, no branching ratio), from the production
-    tensors with the polarisation sum -g + k k / M_W^2: (value, MC error)."""
+    """sigma(e+e- -> W+W-) in pb (no branching ratio) from the production tensors with the
+    polarisation sum -g + k k / k^2 of each W: on shell, or off shell folded with the line
+    shapes, with ISR and beam spread as configured: (value, MC error)."""
     rng = np.random.default_rng(seed)
-    angles, q = sample_angles(n, config, rng)
-    momenta = ww_kinematics(angles, config.sqrt_s, config.inputs.m_w)
+    point = _phase_space(n, config, rng)
+    s_hat, m1_sq, m2_sq = point["s_hat"], point["m1_sq"], point["m2_sq"]
+    momenta = ww_kinematics(point["angles"], np.sqrt(s_hat), np.sqrt(m1_sq), np.sqrt(m2_sq))
     tensors = production_tensors(
         momenta["electron"],
         momenta["positron"],
@@ -226,33 +305,36 @@ def born_cross_section(config: WWConfig, n: int = 200_000, seed: int = 0) -> tup
         momenta["w_plus"],
         config.inputs,
     )
-    m_w = config.inputs.m_w
 
-    def polarisation_sum(k: np.ndarray) -> np.ndarray:
+    def polarisation_sum(k: np.ndarray, k_sq: np.ndarray) -> np.ndarray:
         k_low = k @ METRIC
-        return -METRIC[None] + np.einsum("ba,bc->bac", k_low, k_low) / m_w**2
+        return -METRIC[None] + np.einsum("ba,bc->bac", k_low, k_low) / k_sq[:, None, None]
 
-    p1, p2 = polarisation_sum(momenta["w_minus"]), polarisation_sum(momenta["w_plus"])
+    p1 = polarisation_sum(momenta["w_minus"], m1_sq)
+    p2 = polarisation_sum(momenta["w_plus"], m2_sq)
     total = 0.0
     for h, w in helicity_weights(config).items():
         m = tensors[h][0]
         total = total + w * np.einsum("bac,bAC,baA,bcC->b", m, np.conj(m), p1, p2).real
-    inputs = config.inputs
-    s = config.sqrt_s**2
-    beta = np.sqrt(1 - 4 * inputs.m_w**2 / s)
-    e4 = (4 * np.pi * inputs.alpha_em) ** 2
-    values = e4 / (2 * s) * beta / (8 * np.pi) * total / q * GEV2_TO_PB
+    beta = 2 * _two_body_momentum(s_hat, m1_sq, m2_sq) / np.sqrt(s_hat)
+    e4 = (4 * np.pi * config.inputs.alpha_em) ** 2
+    values = e4 / (2 * s_hat) * beta / (8 * np.pi) * total * point["weight"] * GEV2_TO_PB
     return float(values.mean()), float(values.std() / np.sqrt(n))
 
 
-def pythia_ww_settings(sqrt_s: float, resonance_decays: bool = True) -> list[str]:
+def pythia_ww_settings(
+    sqrt_s: float, resonance_decays: bool = True, isr: bool = False
+) -> list[str]:
     """PYTHIA 8 settings for the reference SM process: ``WeakDoubleBoson:ffbar2WW`` in e+e-
-    at ``sqrt_s`` without lepton PDFs (no ISR), showers or hadronisation; W decays optional."""
+    at ``sqrt_s`` (Breit-Wigner W's), without showers or hadronisation; W decays optional;
+    with ``isr`` the electron structure function at Q^2 = s_hat (as :mod:`ww_beams`), else
+    none."""
+    lepton = ["PDF:lepton = on", "SigmaProcess:factorScale2 = 4"] if isr else ["PDF:lepton = off"]
     return [
         "Beams:idA = 11",
         "Beams:idB = -11",
         f"Beams:eCM = {sqrt_s!r}",
-        "PDF:lepton = off",
+        *lepton,
         "WeakDoubleBoson:ffbar2WW = on",
         "PartonLevel:all = off",
         "HadronLevel:all = off",

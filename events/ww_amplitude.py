@@ -64,6 +64,7 @@ class ElectroweakInputs(Config):
     m_w: float = Field(80.379, gt=0, description="W mass in GeV")
     m_z: float = Field(91.1876, gt=0, description="Z mass in GeV")
     gamma_z: float = Field(2.4952, ge=0, description="Z width in GeV (s-channel propagator)")
+    gamma_w: float = Field(2.085, gt=0, description="W width in GeV (off-shell W pairs)")
     g_fermi: float = Field(1.1663787e-5, gt=0, description="G_F in GeV^-2")
     alpha: float | None = Field(None, gt=0, description="override alpha; default G_mu")
     sin2w: float | None = Field(None, gt=0, lt=1, description="override; default 1 - MW^2/MZ^2")
@@ -139,11 +140,12 @@ def _vertex_terms(q: np.ndarray, qbar: np.ndarray, j: np.ndarray, m_w: float) ->
     return np.stack([t1, t2, t3])
 
 
-def _form_factors(s: float, m_w: float, g1: float, kappa: float, lam: float) -> np.ndarray:
-    return np.array([g1 + s * lam / (2 * m_w**2), lam, g1 + kappa + lam])
+def _form_factors(s: np.ndarray, m_w: float, g1: float, kappa: float, lam: float) -> np.ndarray:
+    """(f1, f2, f3) per event: (3, B) for s (B,)."""
+    return np.stack(np.broadcast_arrays(g1 + s * lam / (2 * m_w**2), lam, g1 + kappa + lam))
 
 
-def _lep_form_factors(s: float, m_w: float, tan2: float, theta: np.ndarray):
+def _lep_form_factors(s: np.ndarray, m_w: float, tan2: float, theta: np.ndarray):
     """(f1, f2, f3) of photon and Z at couplings theta = (dg1z, dkappa_gamma, lambda), LEP
     parametrisation with the SU(2) relations."""
     dg1z, dkappa, lam = theta
@@ -173,7 +175,7 @@ def production_tensors(
     sw2 = inputs.sin2_w
     m_w, m_z = inputs.m_w, inputs.m_z
     total = electron + positron
-    s = float(np.mean(total[:, 0] ** 2 - np.sum(total[:, 1:] ** 2, axis=1)))
+    s = total[:, 0] ** 2 - np.sum(total[:, 1:] ** 2, axis=1)  # (B,): s_hat after ISR
     tan2 = sw2 / (1 - sw2)
     z_prop = 1.0 / (s - m_z**2 + 1j * m_z * inputs.gamma_z)
     if theta is None:
@@ -193,7 +195,7 @@ def production_tensors(
         g_chi = (-0.5 + sw2) if helicity < 0 else sw2
         photon, zed = 1.0 / s, -g_chi / sw2 * z_prop
         basis = [
-            np.einsum("f,fbac->bac", photon * f_gamma + zed * f_z, terms)
+            np.einsum("fb,fbac->bac", photon * f_gamma + zed * f_z, terms)
             for f_gamma, f_z in form_factors
         ]
         if helicity < 0:

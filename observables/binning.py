@@ -14,6 +14,12 @@ alpha-space with the metric F^-1. So
 
 Every binning returns labels for the events it was built on and an ``assign`` function for new
 events (bins are fixed once built).
+
+**How many cells a retention costs.** For K cells in d dimensions the k-means distortion falls
+like C K^(-2/d) as K grows (Zador's theorem; Gersho, IEEE Trans. Inf. Theory 25 (1979) 373), so
+the information lost by the best Voronoi binning is 1 - retained ~ A K^(-2/d).
+:func:`quantisation_law` measures A (and, as a check of the law, the exponent fitted freely)
+from a retention curve, and :func:`cells_for` turns a target retention into K.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ import numpy as np
 
 __all__ = [
     "Binning",
+    "QuantisationLaw",
+    "cells_for",
+    "quantisation_law",
     "retention_curves",
     "transport_binning",
     "uniform_binning",
@@ -201,3 +210,56 @@ def retention_curves(
     for method, build in builders.items():
         out[method] = {"bins": list(bins), "retained": [score(build(k)) for k in bins]}
     return out
+
+
+@dataclass(frozen=True)
+class QuantisationLaw:
+    """1 - retained = constant K^(-exponent) for K cells in ``dimension`` dimensions:
+    ``exponent`` = 2 / d (Zador), ``constant`` fitted with it; ``free_exponent`` (and its
+    constant) fitted with the exponent free, the check of the law."""
+
+    dimension: int
+    exponent: float
+    constant: float
+    free_exponent: float
+    free_constant: float
+
+    def loss(self, cells) -> np.ndarray:
+        return self.constant * np.asarray(cells, dtype=np.float64) ** -self.exponent
+
+    def as_dict(self) -> dict[str, float]:
+        return {**self.__dict__, **{f"cells_for_{t:g}": cells_for(self, t) for t in (0.95, 0.99)}}
+
+
+def quantisation_law(cells, retained, dimension: int, min_cells: int = 16) -> QuantisationLaw:
+    """Fit 1 - retained = A K^(-2/d) (and A K^(-p) with p free) in log space to the points with
+    K >= ``min_cells`` (the asymptotic regime).
+
+    >>> law = quantisation_law([16, 64, 256], [1 - 0.2 * 16**(-2/3), 1 - 0.2 * 64**(-2/3),
+    ...                         1 - 0.2 * 256**(-2/3)], dimension=3)
+    >>> round(law.constant, 6), round(law.free_exponent, 6)
+    (0.2, 0.666667)
+    """
+    cells, retained = np.asarray(cells, dtype=np.float64), np.asarray(retained, dtype=np.float64)
+    use = (cells >= min_cells) & (retained < 1)
+    if use.sum() < 2:
+        raise ValueError(
+            f"cells = {cells.tolist()}: need at least two retention points with K >= "
+            f"{min_cells} and retained < 1 to fit the quantisation law"
+        )
+    log_k, log_loss = np.log(cells[use]), np.log(1 - retained[use])
+    exponent = 2.0 / dimension
+    constant = float(np.exp(np.mean(log_loss + exponent * log_k)))
+    slope, intercept = np.polyfit(log_k, log_loss, 1)
+    return QuantisationLaw(dimension, exponent, constant, float(-slope), float(np.exp(intercept)))
+
+
+def cells_for(law: QuantisationLaw, retention: float) -> float:
+    """The number of cells K at which the law reaches ``retention`` (0 < retention < 1).
+
+    >>> cells_for(QuantisationLaw(3, 2 / 3, 0.2, 2 / 3, 0.2), 0.99)  # (0.2 / 0.01)^(3/2)
+    89.44271909999...
+    """
+    if not 0 < retention < 1:
+        raise ValueError(f"retention = {retention}: allowed is 0 < retention < 1")
+    return float((law.constant / (1 - retention)) ** (1 / law.exponent))

@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from obsforge.config import MAX_COUNT, Config, RunName, check_names
 from obsforge.events.ww import WWConfig, folded_scores, generate_ww
 from obsforge.events.ww_amplitude import COUPLINGS
-from obsforge.observables.binning import retention_curves
+from obsforge.observables.binning import quantisation_law, retention_curves
 from obsforge.observables.fisher import FisherAccumulator, bounds, optimal_observables
 from obsforge.observables.sally import (
     DetectorConfig,
@@ -41,7 +41,8 @@ __all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
 
 log = logging.getLogger(__name__)
 
-WW_VERSION = 2  # 2: reco-level SALLY and the q/qbar-folded ideal in the output
+WW_VERSION = 3  # 2: reco-level SALLY and the q/qbar-folded ideal in the output; 3: the
+# quantisation law of the Voronoi curve
 
 
 class WWBinningSettings(Config):
@@ -57,6 +58,9 @@ class WWBinningSettings(Config):
         4000, ge=100, le=MAX_COUNT, description="subsample for the exact OT solver"
     )
     restarts: int = Field(3, ge=1)
+    law_min_cells: int = Field(
+        16, ge=1, description="Voronoi points with at least this many cells fit the K^(-2/d) law"
+    )
 
 
 class RecoSettings(Config):
@@ -150,11 +154,18 @@ def run_ww_fisher(study: WWStudy, execution: Execution | None = None) -> StageRe
         *samples, fisher, settings.per_axis, settings.bins, settings.restarts,
         settings.transport_events, lumi,
     )  # fmt: skip
+    voronoi = result["binning"]["voronoi"]
+    if sum(k >= settings.law_min_cells for k in voronoi["bins"]) >= 2:
+        law = quantisation_law(voronoi["bins"], voronoi["retained"], len(study.couplings),
+                               settings.law_min_cells)  # fmt: skip
+        result["quantisation_law"] = law.as_dict()
     if study.reco.enabled:
         result["reco"] = _sally(study, stage)
     stage.write("ww_fisher.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
     plot_binning(study, fisher, result, samples[0], samples[1], stage.path / "report")
     summary = {k: result[k] for k in ("sigma_pb", "expected_events", "bounds")}
+    if "quantisation_law" in result:
+        summary["quantisation_law"] = result["quantisation_law"]
     if "reco" in result:
         summary["reco"] = {
             k: result["reco"][k] for k in ("retained", "retained_perfect_detector_folded", "bounds")

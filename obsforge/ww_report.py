@@ -23,6 +23,10 @@ def plot_binning(
     fig, ax = new_figure(figsize=(7, 5))
     for method, rows in result["binning"].items():
         ax.plot(rows["bins"], rows["retained"], "o-", label=method)
+    if (law := result.get("quantisation_law")) is not None:
+        k = np.geomspace(min(result["binning"]["voronoi"]["bins"]), 2 * law["cells_for_0.99"])
+        label = f"1 - {law['constant']:.2f} K$^{{-2/{law['dimension']}}}$ (Voronoi fit)"
+        ax.plot(k, 1 - law["constant"] * k ** -law["exponent"], "k--", lw=1, label=label)
     ax.axhline(0.99, color="grey", lw=1, ls=":")
     ax.set_xscale("log")
     ax.set_xlabel("number of bins")
@@ -76,6 +80,12 @@ def report_binning(result) -> list[str]:
     for method, rows in summary["retained"].items():
         text = ", ".join(f"{k} bins {v:.3f}" for k, v in rows.items())
         lines.append(f"  retained ({method}): {text}")
+    if (law := summary.get("quantisation_law")) is not None:
+        lines.append(
+            f"  Voronoi loss 1 - retained = {law['constant']:.3f} K^(-2/{law['dimension']}) "
+            f"(free fit: K^-{law['free_exponent']:.2f}); 95% takes K = "
+            f"{law['cells_for_0.95']:.0f}, 99% K = {law['cells_for_0.99']:.0f}"
+        )
     if "reco" in summary:
         reco = summary["reco"]
         lines.append(

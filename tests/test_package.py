@@ -16,6 +16,8 @@ SUBPACKAGES = ["events", "observables", "density", "search", "symbolic", "pdffit
 DOCTESTED = [
     "obsforge.config",
     "obsforge.observables.eeec",
+    "obsforge.observables.binning",
+    "obsforge.events.ww_beams",
     "obsforge.density.data",
     "obsforge.search.posterior",
 ]

@@ -35,7 +35,7 @@ def test_ww_stage_end_to_end(tmp_path):
             "events": 30_000,
             "chunk_size": 10_000,
             "binning": {
-                "bins": [8],
+                "bins": [8, 16, 32],
                 "per_axis": [2],
                 "fit_events": 5000,
                 "test_events": 5000,
@@ -50,7 +50,10 @@ def test_ww_stage_end_to_end(tmp_path):
     assert summary["sigma_pb"] == pytest.approx(17.13 * WWConfig().branching, rel=0.03)
     sigma = summary["bounds"]["sigma"]
     assert set(sigma) == set(COUPLINGS) and all(0 < v < 1e-2 for v in sigma.values())
-    assert 0 < summary["retained"]["voronoi"]["8"] < 1
+    assert 0 < summary["retained"]["voronoi"]["8"] < summary["retained"]["voronoi"]["32"] < 1
+    law = summary["quantisation_law"]  # fitted on 16 and 32 cells, d = 3
+    assert law["dimension"] == 3 and law["exponent"] == pytest.approx(2 / 3)
+    assert law["cells_for_0.95"] < law["cells_for_0.99"]
     assert (result.path / "report" / "retained.png").exists()
     reco = summary["reco"]
     assert 0 < reco["retained"] < 1 and 0 < reco["retained_perfect_detector_folded"] < 1
