@@ -28,7 +28,7 @@ from obsforge.pdffit.export import (
 )
 from obsforge.pdffit.fit import FitData, FitResult, fit_replicas, merge_results, prepare_fit_data
 from obsforge.pdffit.model import BASIS
-from obsforge.pdffit.reference import reference_pdf_at
+from obsforge.pdffit.reference import REFERENCE, reference_pdf_at
 from obsforge.pdffit.runcard import PDFRunCard, fit_options, fit_runcard
 from obsforge.pdffit.validation import flavour_xf, physical_pdfs
 from obsforge.progress import PROGRESS_TOPIC, FitProgress, worker_progress
@@ -158,15 +158,16 @@ def report_lines(result: StageResult) -> list[str]:
     seconds = json.loads(timing.read_text())["fit_seconds"] if timing.exists() else float("nan")
     lines = [f"{s['replicas']} replicas ({s['replicas_kept']} pass the post-fit selection) in "
              f"{seconds:.0f} s, sum rules to {s['sum_rules_max_deviation']:.1e}"]  # fmt: skip
-    lines.append(f"{'dataset':<26} {'N':>5} {'chi2/N central':>15} {'replicas':>9} {'NNPDF3.1':>9}")
+    reference = s.get("reference", REFERENCE)
+    lines.append(f"{'dataset':<26} {'N':>5} {'chi2/N central':>15} {'replicas':>9} reference")
     for row in s["chi2"]:
         lines.append(
             f"{row['dataset']:<26} {row['points']:>5} {row['chi2_central']:>15.3f} "
             f"{row['chi2_replicas']:>9.3f} {row['chi2_reference']:>9.3f}"
         )
     if "vs_reference" in s:
-        lines.append("PDFs at Q0 vs NNPDF3.1 NLO (1e-3 < x < 0.7): NNPDF within our 68% / 95%, "
-                     "largest pull")  # fmt: skip
+        lines.append(f"PDFs at Q0 vs {reference} (1e-3 < x < 0.7): it lies within our 68% / "
+                     "95%, largest pull")  # fmt: skip
         for name, row in s["vs_reference"].items():
             pull = (
                 "no pull (one replica)"

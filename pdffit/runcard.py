@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 
 from obsforge.config import MAX_COUNT, Config, RunName, check_names
 from obsforge.pdffit.data import DATASETS, apply_cuts, fluctuations, load_dataset
@@ -30,7 +30,8 @@ from obsforge.pdffit.fit import (
     prepare_fit_data,
 )
 from obsforge.pdffit.fktables import SCHEMES, load_fk_table, missing_fk_tables
-from obsforge.pdffit.flavours import flavour_row
+from obsforge.pdffit.flavours import FLAVOURS, flavour_row
+from obsforge.pdffit.lhapdf import LHAPDFGrid
 from obsforge.pdffit.model import check_preprocessing, flavour_to_evolution
 from obsforge.pdffit.positivity import integrability_points, positivity_operator
 from obsforge.pdffit.postfit import postfit_selection
@@ -95,6 +96,12 @@ class PDFRunCard(Config):
         1e3, gt=0, description="weight of sum |x f_k(x_int)| after its ramp"
     )
     t0: bool = Field(True, description=f"t0 covariance from {REFERENCE}")
+    t0_pdf: FilePath | None = Field(
+        None,
+        description=f"an LHAPDF member file (.dat) for t0, the closure law and the comparisons "
+        f"instead of {REFERENCE} (e.g. member 0 of an exported fit: a law that satisfies "
+        "positivity and integrability)",
+    )
     cross_correlations: bool = Field(
         True,
         description="systematics with the same name correlated across datasets (the HERA I+II "
@@ -205,8 +212,12 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     tables = [load_fk_table(n, card.scheme) for n in card.datasets]
     x = tables[0].x
     t0, ref, ref_xf = None, None, None
+    law_at = reference_pdf_at
+    if card.t0_pdf is not None:
+        law_grid = LHAPDFGrid.read(card.t0_pdf)
+        law_at = lambda x, q: law_grid.xf_table(np.asarray(x, np.float64), q, FLAVOURS)  # noqa: E731
     if card.t0:
-        ref_xf = reference_pdf_at(x, Q0)  # x f (13, n_x)
+        ref_xf = law_at(x, Q0)  # x f (13, n_x)
         ref = flavour_to_evolution(ref_xf.T).T / x[None, :]  # f, (8, n_x)
         t0 = [table.predict(ref[None])[0] for table in tables]
     if card.closure or card.inject:
@@ -250,6 +261,7 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     preds, f_evol = [p[keep] for p in preds], f_evol[keep]
     summary: dict[str, Any] = {
         "replicas": card.replicas,
+        "reference": REFERENCE if card.t0_pdf is None else card.t0_pdf.name,
         "replicas_kept": int(keep.sum()),
         "epochs_mean": float(np.mean(result.best_epoch)),
         "points": {d.name: len(d) for d in datasets},
@@ -276,23 +288,24 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
         summary["closure"] = closure_summary(x, f_evol, ref)
         summary["closure_data_space"] = closure_estimators(preds, law, data.cov_exp)
     outcome = FitOutcome(x, f_evol, summary, result, keep)
-    summary["gluon_band"] = gluon_band(outcome, ref_xf is not None)
+    summary["gluon_band"] = gluon_band(outcome, law_at if ref_xf is not None else None)
     return outcome
 
 
 GLUON_BAND_X = (0.01, 0.1, 0.3)
 
 
-def gluon_band(outcome: FitOutcome, reference: bool) -> list[dict[str, float]]:
-    """x g at Q0 at x = 0.01, 0.1, 0.3: replica mean and standard deviation, and NNPDF3.1's
-    central value with the pull (mean - NNPDF3.1) / std."""
+def gluon_band(outcome: FitOutcome, reference: Callable | None) -> list[dict[str, float]]:
+    """x g at Q0 at x = 0.01, 0.1, 0.3: replica mean and standard deviation, and the central
+    value of the ``reference`` (``reference(x, Q)`` -> x f (13, len(x)), NNPDF3.1 by default)
+    with the pull (mean - reference) / std."""
     x = np.array(GLUON_BAND_X)
     g = flavour_xf(x, outcome.f_at(x))[:, flavour_row(21)]  # (R, 3)
     rows = []
     for i, value in enumerate(x):
         row = {"x": float(value), "mean": float(g[:, i].mean()), "std": float(g[:, i].std())}
         if reference:
-            ref = float(reference_pdf_at(x[i : i + 1], Q0)[flavour_row(21), 0])
+            ref = float(reference(x[i : i + 1], Q0)[flavour_row(21), 0])
             row.update(reference=ref, pull=(row["mean"] - ref) / max(row["std"], 1e-300))
         rows.append(row)
     return rows

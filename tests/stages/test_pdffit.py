@@ -18,6 +18,8 @@ def test_bad_runcards(tmp_path):
         validate_config(PDFRunCard, {"datasets": []})
     with pytest.raises(ConfigError, match="scheme.*FONLL-C.*allowed.*FONLL-A"):
         validate_config(PDFRunCard, {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "scheme": "FONLL-C"})
+    with pytest.raises(ConfigError, match="t0_pdf = .*nowhere.dat.*not point to a file"):
+        validate_config(PDFRunCard, {"t0_pdf": str(tmp_path / "nowhere.dat")})
     card = validate_config(
         PDFRunCard,
         {"datasets": ["SLAC_NC_NOTFIXED_P_F2"], "q2_min": 1e5, "runs_dir": str(tmp_path)},
