@@ -40,7 +40,7 @@ def pythia_rate(n: int, isr: bool) -> float:
 
 def measure(config: WWConfig, events: int) -> dict:
     """Generation and Fisher-accumulation rates of one chunk of ``events``."""
-    generate_ww(10_000, config, seed=0)  # warm-up
+    generate_ww(events, config, seed=0)  # warm-up: the first chunk also pays for the page faults
     start = time.perf_counter()
     sample = generate_ww(events, config, seed=1)
     t_generate = time.perf_counter() - start
