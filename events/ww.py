@@ -13,6 +13,12 @@ w = dsigma / q, so that sum w over a sample estimates the cross section in pb.
 Semi-leptonic final states (e or mu): W- -> l- nubar with W+ -> q qbar', or the charge
 conjugate; the amplitude is the same function of (f1, fbar2, f3, fbar4), so one sample of
 angles serves both.
+
+Beyond this ideal limit (:class:`WWConfig` options, :mod:`obsforge.events.ww_beams`): off-shell
+W pairs (the same CC03 amplitudes at virtualities drawn from running-width Breit-Wigners, the
+decay angles in each W's rest frame), ISR (the electron structure function, the e+e- system
+then at s_hat and boosted along z) and a Gaussian beam-energy spread. The weights carry the
+line shapes and structure functions over their sampling densities.
 """
 
 from __future__ import annotations

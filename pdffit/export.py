@@ -222,6 +222,10 @@ def write_fit_set(
     q_blocks, xf_blocks = [], []
     for scales in evolution.subgrids:
         xf = evolution.evolve(f_evol, scales)[:, rows]
+        inactive = [
+            i for i, p in enumerate(PIDS) if p != 21 and abs(p) > evolution.nf[scales].max()
+        ]
+        xf[:, inactive] = 0.0  # quarks above the subgrid's flavour number: zero, not rounding
         q_blocks.append(evolution.q[scales])
         xf_blocks.append(xf)
     knots = np.concatenate(evolution.subgrids)

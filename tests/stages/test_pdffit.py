@@ -42,8 +42,8 @@ def test_pdffit_stage_end_to_end(tmp_path):
             "runs_dir": str(tmp_path),
             "datasets": ["SLAC_NC_NOTFIXED_P_F2", "NMC_NC_NOTFIXED_P_F2"],
             "replicas": 3,
-            "max_epochs": 150,
-            "patience": 150,
+            "max_epochs": 400,
+            "patience": 400,
         },
     )
     result = run_pdffit(card)
