@@ -28,9 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field
+
+from obsforge.config import MAX_COUNT, Config
 
 __all__ = [
     "Binning",
+    "BinningSettings",
     "QuantisationLaw",
     "cells_for",
     "quantisation_law",
@@ -40,6 +44,24 @@ __all__ = [
     "voronoi_binning",
     "whitening",
 ]
+
+
+class BinningSettings(Config):
+    """Which binnings of the optimal observables are compared, and on how many events."""
+
+    bins: list[int] = Field([8, 16, 27, 50, 100, 200], min_length=1)
+    per_axis: list[int] = Field([2, 3, 4, 5, 6], min_length=1, description="uniform grids")
+    fit_events: int = Field(200_000, ge=1000, description="events the bins are built on")
+    test_events: int = Field(
+        400_000, ge=1000, le=MAX_COUNT, description="independent events they are scored on"
+    )
+    transport_events: int = Field(
+        4000, ge=100, le=MAX_COUNT, description="subsample for the exact OT solver"
+    )
+    restarts: int = Field(3, ge=1)
+    law_min_cells: int = Field(
+        16, ge=1, description="Voronoi points with at least this many cells fit the K^(-2/d) law"
+    )
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,17 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from obsforge.config import Config
+from obsforge.config import MAX_COUNT, Config
+from obsforge.training import TrainingConfig
 
-__all__ = ["DetectorConfig", "ScoreRegressor", "reco_features", "sally_information", "train_sally"]
+__all__ = [
+    "DetectorConfig",
+    "RecoSettings",
+    "ScoreRegressor",
+    "reco_features",
+    "sally_information",
+    "train_sally",
+]
 
 
 class DetectorConfig(Config):
@@ -104,6 +112,18 @@ def reco_features(events: dict[str, np.ndarray], detector: DetectorConfig) -> np
         [cos_big, *lepton_angles, np.abs(jet_cos), jet_c**2 - jet_s**2, 2 * jet_c * jet_s], 1
     )
     return np.concatenate([charge, lepton, lead, sub, missing, derived], axis=1)
+
+
+class RecoSettings(Config):
+    """Reco level: detector smearing and the SALLY score regression."""
+
+    enabled: bool = True
+    detector: DetectorConfig = DetectorConfig()
+    train_events: int = Field(400_000, ge=1000, le=MAX_COUNT)
+    test_events: int = Field(400_000, ge=1000, le=MAX_COUNT)
+    hidden: int = Field(128, ge=4)
+    layers: int = Field(3, ge=1)
+    training: TrainingConfig = TrainingConfig(epochs=30, batch_size=4096, learning_rate=1e-3)
 
 
 class ScoreRegressor(nn.Module):

@@ -24,55 +24,24 @@ from pydantic import Field, model_validator
 from obsforge.config import MAX_COUNT, Config, RunName, check_names
 from obsforge.events.ww import WWConfig, folded_scores, generate_ww
 from obsforge.events.ww_amplitude import COUPLINGS
-from obsforge.observables.binning import quantisation_law, retention_curves
+from obsforge.observables.binning import BinningSettings, quantisation_law, retention_curves
 from obsforge.observables.fisher import FisherAccumulator, bounds, optimal_observables
 from obsforge.observables.sally import (
-    DetectorConfig,
+    RecoSettings,
     reco_features,
     sally_information,
     train_sally,
 )
 from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
 from obsforge.rundir import StageDir, StageResult
-from obsforge.training import TrainingConfig
 from obsforge.ww_report import plot_binning
 
-__all__ = ["WWBinningSettings", "WWStudy", "run_ww_fisher"]
+__all__ = ["WWStudy", "run_ww_fisher"]
 
 log = logging.getLogger(__name__)
 
 WW_VERSION = 3  # 2: reco-level SALLY and the q/qbar-folded ideal in the output; 3: the
 # quantisation law of the Voronoi curve
-
-
-class WWBinningSettings(Config):
-    """Which binnings are compared, and on how many events."""
-
-    bins: list[int] = Field([8, 16, 27, 50, 100, 200], min_length=1)
-    per_axis: list[int] = Field([2, 3, 4, 5, 6], min_length=1, description="uniform grids")
-    fit_events: int = Field(200_000, ge=1000, description="events the bins are built on")
-    test_events: int = Field(
-        400_000, ge=1000, le=MAX_COUNT, description="independent events they are scored on"
-    )
-    transport_events: int = Field(
-        4000, ge=100, le=MAX_COUNT, description="subsample for the exact OT solver"
-    )
-    restarts: int = Field(3, ge=1)
-    law_min_cells: int = Field(
-        16, ge=1, description="Voronoi points with at least this many cells fit the K^(-2/d) law"
-    )
-
-
-class RecoSettings(Config):
-    """Reco level: detector smearing and the SALLY score regression."""
-
-    enabled: bool = True
-    detector: DetectorConfig = DetectorConfig()
-    train_events: int = Field(400_000, ge=1000, le=MAX_COUNT)
-    test_events: int = Field(400_000, ge=1000, le=MAX_COUNT)
-    hidden: int = Field(128, ge=4)
-    layers: int = Field(3, ge=1)
-    training: TrainingConfig = TrainingConfig(epochs=30, batch_size=4096, learning_rate=1e-3)
 
 
 class WWStudy(Config):
@@ -88,7 +57,7 @@ class WWStudy(Config):
     luminosity_ab: float = Field(5.6, gt=0, description="integrated luminosity in ab^-1")
     couplings: list[str] = Field(list(COUPLINGS), min_length=1, description="fitted couplings")
     seed: int = Field(1, ge=0)
-    binning: WWBinningSettings = WWBinningSettings()
+    binning: BinningSettings = BinningSettings()
     reco: RecoSettings = RecoSettings()
 
     @model_validator(mode="after")

@@ -148,12 +148,12 @@ def test_thinned_grid_errors_of_the_reference():
     removed, 14.2% and 9.8%: the error falls faster than h^1.5 in x and h^2 in Q, so the full
     grid's estimate E(2h)^2 / E(4h) is below the halved grid's."""
     from obsforge.pdffit.export import thinned_grid_errors
-    from obsforge.pdffit.reference import reference_file
+    from obsforge.pdffit.reference import reference_grid
 
-    halved = thinned_grid_errors(reference_file())
+    halved = thinned_grid_errors(reference_grid())
     assert halved["x"] == pytest.approx(0.0471, abs=5e-4)
     assert halved["q"] == pytest.approx(0.0186, abs=5e-4)
-    quartered = thinned_grid_errors(reference_file(), every=4)
+    quartered = thinned_grid_errors(reference_grid(), every=4)
     assert quartered["x"] == pytest.approx(0.1421, abs=5e-4)
     assert quartered["q"] == pytest.approx(0.0981, abs=5e-4)
 
