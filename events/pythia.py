@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import awkward as ak
 import numpy as np
 
 __all__ = [
@@ -18,7 +19,10 @@ __all__ = [
     "pythia_batches",
     "run_pythia",
     "seed_settings",
+    "visible_particles",
 ]
+
+NEUTRINOS = (12, 14, 16)
 
 MAX_PYTHIA_SEED = 900_000_000  # PYTHIA accepts Random:seed in [0, 900000000]
 MILLIBARN_TO_PICOBARN = 1e9
@@ -119,3 +123,23 @@ def pythia_batches(
     for start in range(0, n_events, batch_size):
         yield pythia.nextBatch(min(batch_size, n_events - start), "fail")
     info.update(_cross_section(pythia))
+
+
+def visible_particles(batch: Any) -> ak.Array:
+    """Final-state particles other than neutrinos of a PYTHIA batch, ``[event][particle]`` with
+    px, py, pz, E (GeV) and pid."""
+    prt = batch.prt
+    keep = prt.status > 0
+    for pid in NEUTRINOS:
+        keep = keep & (abs(prt.id) != pid)
+    visible = prt[keep]
+    particles = ak.zip(
+        {
+            "px": visible.p.px,
+            "py": visible.p.py,
+            "pz": visible.p.pz,
+            "E": visible.p.e,
+            "pid": ak.values_astype(visible.id, np.int32),
+        }
+    )
+    return ak.to_packed(particles)

@@ -28,7 +28,13 @@ from pydantic import (
 )
 
 from obsforge.config import MAX_TASKS, Config, Count
-from obsforge.events.pythia import derive_seed, pythia_batches, run_pythia, seed_settings
+from obsforge.events.pythia import (
+    derive_seed,
+    pythia_batches,
+    run_pythia,
+    seed_settings,
+    visible_particles,
+)
 
 __all__ = [
     "TopJetEvents",
@@ -39,8 +45,6 @@ __all__ = [
     "pythia_settings",
     "top_event_batches",
 ]
-
-NEUTRINOS = (12, 14, 16)
 
 
 class TopJetEvents(Config):
@@ -196,7 +200,7 @@ def generate_top_events(
     further PYTHIA settings (a tune, a hadronisation parameter), read after the process's.
     """
     events, info = run_pythia([*pythia_settings(m_top, ecm, seed), *extra], n_events)
-    return _visible(events), _sigma(info)
+    return visible_particles(events), _sigma(info)
 
 
 def top_event_batches(
@@ -214,28 +218,9 @@ def top_event_batches(
     raw: dict[str, Any] = {}
     settings = [*pythia_settings(m_top, ecm, seed), *extra]
     for events in pythia_batches(settings, n_events, batch_size, raw):
-        yield _visible(events)
+        yield visible_particles(events)
     info.update(_sigma(raw))
 
 
 def _sigma(info: dict[str, Any]) -> dict[str, float]:
     return {key: info[key] for key in ("sigma_pb", "sigma_err_pb", "n_tried")}
-
-
-def _visible(events: Any) -> ak.Array:
-    """Final-state particles other than neutrinos, [event][particle] with px, py, pz, E, pid."""
-    prt = events.prt
-    keep = prt.status > 0
-    for pid in NEUTRINOS:
-        keep = keep & (abs(prt.id) != pid)
-    visible = prt[keep]
-    particles = ak.zip(
-        {
-            "px": visible.p.px,
-            "py": visible.p.py,
-            "pz": visible.p.pz,
-            "E": visible.p.e,
-            "pid": ak.values_astype(visible.id, np.int32),
-        }
-    )
-    return ak.to_packed(particles)

@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field, PositiveFloat, model_validator
 
 from obsforge.config import Config, check_names
-from obsforge.events.pythia import run_pythia, seed_settings
+from obsforge.events.pythia import NEUTRINOS, run_pythia, seed_settings
 from obsforge.events.vbf_amplitude import VBFAmplitudes, pythia_matrix_element
 from obsforge.events.ww_amplitude import ElectroweakInputs
 
@@ -47,7 +47,6 @@ __all__ = [
     "sm_correction_scale",
 ]
 
-NEUTRINOS = (12, 14, 16)
 CHANNELS = {"WW": ("HiggsSM:ff2Hff(t:WW)", 907), "ZZ": ("HiggsSM:ff2Hff(t:ZZ)", 906)}
 HARD_ROWS = (3, 4, 6, 7)  # incoming 1, 2 and outgoing partners 3 (of 1), 4 (of 2)
 HIGGS_ROW = 5

@@ -362,9 +362,13 @@ def folded_scores(events: dict[str, np.ndarray], config) -> np.ndarray:
 
 def swap_quarks(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The events with quark and antiquark of the hadronic W exchanged (W+ -> f3 fbar4 for even,
-    W- -> f1 fbar2 for odd events, as in :func:`obsforge.observables.sally.reco_features`);
-    an involution."""
-    negative = (np.arange(len(events["f1"])) % 2 == 0)[:, None]
+    W- -> f1 fbar2 for odd events, as in :func:`obsforge.observables.sally.reco_features`, or
+    as the events' ``leptonic_minus`` (B,) bool says, e.g. for PYTHIA events); an
+    involution."""
+    negative = events.get("leptonic_minus")
+    if negative is None:
+        negative = np.arange(len(events["f1"])) % 2 == 0
+    negative = np.asarray(negative)[:, None]
     swapped = dict(events)
     swapped["f3"] = np.where(negative, events["fbar4"], events["f3"])
     swapped["fbar4"] = np.where(negative, events["f3"], events["fbar4"])

@@ -11,6 +11,14 @@ G = F^-1 (each coupling measured in units of its bound), converges to E[alpha | 
 from MadMiner: the training loop is obsforge's (early stopping, checkpoints, resume), events are
 weighted, and the targets are analytic scores of our own amplitudes.
 
+With backgrounds B(x) next to the signal S(x; theta), the score of the observed density is
+d ln(S + B) = p(x) t(x) with the purity p = S / (S + B), so the information is
+
+    F = L integral S(x) p(x) t(x) t(x)^T dx,
+
+each selected signal event counting t t^T times its local purity. A classifier trained with
+balanced classes estimates p (:class:`PurityClassifier`, :func:`train_purity`).
+
 Reco level (:func:`reco_features`): lepton and jets smeared with stated resolutions, the
 neutrino from the missing momentum, the two jets unordered (quark and antiquark are not told
 apart), the lepton charge kept.
@@ -24,14 +32,17 @@ from pydantic import Field
 from torch import nn
 
 from obsforge.config import MAX_COUNT, Config
+from obsforge.observables.ww_reco import object_features, parton_objects, smear_objects
 from obsforge.training import TrainingConfig
 
 __all__ = [
     "DetectorConfig",
+    "PurityClassifier",
     "RecoSettings",
     "ScoreRegressor",
     "reco_features",
     "sally_information",
+    "train_purity",
     "train_sally",
 ]
 
@@ -48,70 +59,13 @@ class DetectorConfig(Config):
     seed: int = 0
 
 
-def _smear(p: np.ndarray, sigma_e: np.ndarray, sigma_angle: float, rng) -> np.ndarray:
-    """Massless momenta (B, 4): energy scaled by (1 + sigma_e N), direction tilted by
-    sigma_angle in two random transverse directions."""
-    energy = p[:, 0] * np.clip(1 + sigma_e * rng.standard_normal(len(p)), 0.05, None)
-    n = p[:, 1:] / np.linalg.norm(p[:, 1:], axis=1, keepdims=True)
-    n = n + sigma_angle * rng.standard_normal(n.shape)
-    n /= np.linalg.norm(n, axis=1, keepdims=True)
-    return np.concatenate([energy[:, None], energy[:, None] * n], axis=1)
-
-
-def _helicity_angles(daughter: np.ndarray, parent: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(cos theta, cos phi, sin phi) of a daughter in the parent's rest frame: z along the parent,
-    x in the plane of the parent and the e- beam (+z), pointing away from the beam (the
-    convention of :func:`obsforge.events.ww.ww_kinematics`)."""
-    n = parent[:, 1:] / np.linalg.norm(parent[:, 1:], axis=1, keepdims=True)
-    beta = np.linalg.norm(parent[:, 1:], axis=1) / parent[:, 0]
-    gamma = 1 / np.sqrt(1 - np.minimum(beta, 1 - 1e-12) ** 2)
-    along = np.einsum("bi,bi->b", daughter[:, 1:], n)
-    rest = daughter[:, 1:] + ((gamma - 1) * along - gamma * beta * daughter[:, 0])[:, None] * n
-    beam = np.array([0.0, 0.0, 1.0])
-    x = n[:, 2:3] * n - beam[None]
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    y = np.cross(n, x)
-    size = np.linalg.norm(rest, axis=1) + 1e-300
-    cos_t = np.einsum("bi,bi->b", rest, n) / size
-    phi = np.arctan2(np.einsum("bi,bi->b", rest, y), np.einsum("bi,bi->b", rest, x))
-    return cos_t, np.cos(phi), np.sin(phi)
-
-
 def reco_features(events: dict[str, np.ndarray], detector: DetectorConfig) -> np.ndarray:
-    """Reco-level features (B, 23): lepton charge, lepton (E, p), the two jets ordered by
-    energy (E, p each), the missing momentum (p); and, as physics-informed inputs, cos Theta
-    of the W- (from the leptonic W and the charge), the lepton's helicity angles in its W's
-    frame (cos theta, cos phi, sin phi), and the leading jet's folded ones (|cos theta|,
-    cos 2 phi, sin 2 phi: quark and antiquark are not told apart). Half of the events
-    (alternating) are read as W- -> l- nubar, W+ -> q qbar' and half as the charge conjugate
-    (the amplitude is the same function of the four fermion momenta)."""
-    rng = np.random.default_rng(detector.seed)
-    n = len(events["f1"])
-    negative = np.arange(n) % 2 == 0  # W- -> l- nubar
-    lepton = np.where(negative[:, None], events["f1"], events["fbar4"])
-    quark_a = np.where(negative[:, None], events["f3"], events["f1"])
-    quark_b = np.where(negative[:, None], events["fbar4"], events["fbar2"])
-    lepton = _smear(lepton, np.full(n, detector.lepton_resolution), detector.lepton_angle, rng)
-    jets = []
-    for quark in (quark_a, quark_b):
-        sigma = np.hypot(detector.jet_stochastic / np.sqrt(quark[:, 0]), detector.jet_constant)
-        jets.append(_smear(quark, sigma, detector.jet_angle, rng))
-    swap = jets[1][:, 0] > jets[0][:, 0]
-    lead = np.where(swap[:, None], jets[1], jets[0])
-    sub = np.where(swap[:, None], jets[0], jets[1])
-    missing = -(lepton + lead + sub)[:, 1:]
-    charge = np.where(negative, -1.0, 1.0)[:, None]
-    neutrino = np.concatenate([np.linalg.norm(missing, axis=1, keepdims=True), missing], axis=1)
-    leptonic = lepton + neutrino
-    hadronic = lead + sub
-    w_minus = np.where(negative[:, None], leptonic, hadronic)
-    cos_big = w_minus[:, 3] / np.linalg.norm(w_minus[:, 1:], axis=1)
-    lepton_angles = _helicity_angles(lepton, leptonic)
-    jet_cos, jet_c, jet_s = _helicity_angles(lead, hadronic)
-    derived = np.stack(
-        [cos_big, *lepton_angles, np.abs(jet_cos), jet_c**2 - jet_s**2, 2 * jet_c * jet_s], 1
-    )
-    return np.concatenate([charge, lepton, lead, sub, missing, derived], axis=1)
+    """Reco-level features (B, 23) of analytic l nu q q' events: the quarks taken as jets
+    (:func:`obsforge.observables.ww_reco.parton_objects`), smeared by ``detector``, and
+    :func:`obsforge.observables.ww_reco.object_features`. Half of the events (alternating) are
+    read as W- -> l- nubar, W+ -> q qbar' and half as the charge conjugate (the amplitude is
+    the same function of the four fermion momenta)."""
+    return object_features(smear_objects(parton_objects(events), detector))
 
 
 class RecoSettings(Config):
@@ -235,3 +189,77 @@ def sally_information(
         "bounds": bounds(reco, couplings),
         "parton_bounds_same_events": bounds(parton, couplings),
     }
+
+
+class PurityClassifier(nn.Module):
+    """p_hat(x) = S / (S + B): an MLP classifier trained with balanced classes (each class's
+    weights summing to one), whose output q = S_n / (S_n + B_n) of the normalised densities is
+    turned into the purity with the class totals: p = sigma_S q / (sigma_S q + sigma_B (1 - q))."""
+
+    def __init__(self, n_features, x_mean, x_std, sigma_s, sigma_b, hidden=64, layers=2) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        width = n_features
+        for _ in range(layers):
+            blocks += [nn.Linear(width, hidden), nn.SiLU()]
+            width = hidden
+        blocks.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*blocks)
+        self.register_buffer("x_mean", torch.as_tensor(x_mean, dtype=torch.float32))
+        self.register_buffer("x_std", torch.as_tensor(x_std, dtype=torch.float32))
+        self.register_buffer("log_ratio", torch.tensor(float(np.log(sigma_s / sigma_b))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logit of the balanced classifier q."""
+        return self.net((x - self.x_mean) / self.x_std)[:, 0]
+
+    def loss(self, x: torch.Tensor, label: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        per_event = nn.functional.binary_cross_entropy_with_logits(
+            self(x), label[:, 0], reduction="none"
+        )
+        return (weights * per_event).sum() / weights.sum()
+
+    @torch.no_grad()
+    def purity(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
+        """p_hat(x) (B,): logit q + ln(sigma_S / sigma_B) through the sigmoid."""
+        out = []
+        for start in range(0, len(x), batch):
+            xb = torch.as_tensor(x[start : start + batch], dtype=torch.float32)
+            out.append(torch.sigmoid(self(xb) + self.log_ratio).double().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+
+def train_purity(
+    x: np.ndarray,
+    signal: np.ndarray,
+    weight: np.ndarray,
+    training,
+    hidden: int = 64,
+    layers: int = 2,
+    checkpoint=None,
+) -> tuple[PurityClassifier, list[dict[str, float]]]:
+    """The purity S / (S + B) on reco features x (B, m) of selected events, ``signal`` (B,)
+    bool, physical weights (B,) (sum over each class = its selected cross section). Training
+    balances the classes; every fifth event validates. Returns the model (CPU, eval) and its
+    history."""
+    from obsforge.training import train
+
+    sigma_s, sigma_b = weight[signal].sum(), weight[~signal].sum()
+    if sigma_s <= 0 or sigma_b <= 0:
+        raise ValueError(
+            f"selected signal {sigma_s:g} pb, background {sigma_b:g} pb: both must be > 0"
+        )
+    balanced = np.where(signal, weight / sigma_s, weight / sigma_b) * len(x) / 2
+    w_col = (balanced / balanced.sum())[:, None]
+    x_mean = (w_col * x).sum(0)
+    x_std = np.sqrt((w_col * (x - x_mean) ** 2).sum(0)) + 1e-12
+    torch.manual_seed(training.seed)
+    model = PurityClassifier(x.shape[1], x_mean, x_std, sigma_s, sigma_b, hidden, layers)
+    validation = np.arange(len(x)) % 5 == 0
+
+    def tensors(mask):
+        arrays = (x[mask], signal[mask, None].astype(np.float32), balanced[mask])
+        return tuple(torch.as_tensor(a, dtype=torch.float32) for a in arrays)
+
+    history = train(model, tensors(~validation), tensors(validation), training, checkpoint)
+    return model.cpu().eval(), history

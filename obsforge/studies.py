@@ -98,6 +98,16 @@ STUDIES = (
         printer="ww_report:report_binning",
     ),
     Study(
+        "ww-realistic",
+        "e+e- -> WW with PYTHIA signal and backgrounds through FastJet, detector and selection: "
+        "cut flow, purity, TGC bounds from parton level to detector + backgrounds",
+        "ww_realistic:WWRealisticStudy",
+        "ww_realistic:run_ww_realistic",
+        stage="ww-realistic",
+        printer="ww_report:report_realistic",
+        fastjet=True,
+    ),
+    Study(
         "cp-observable",
         "VBF Higgs with c_HWtilde: classifier -> symbolic, provably CP-odd formula, and the "
         "significance table",

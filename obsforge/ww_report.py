@@ -9,7 +9,13 @@ import numpy as np
 
 from obsforge.observables.binning import voronoi_binning
 
-__all__ = ["plot_binning", "report_binning"]
+__all__ = [
+    "cut_flow_table",
+    "plot_binning",
+    "plot_realistic",
+    "report_binning",
+    "report_realistic",
+]
 
 
 def plot_binning(
@@ -93,4 +99,63 @@ def report_binning(result) -> list[str]:
             f"(perfect detector, q/qbar unknown: {reco['retained_perfect_detector_folded']:.3f})"
         )
     lines.append(f"report: {result.path / 'report'} (retained, alpha_voronoi, bounds .png/.pdf)")
+    return lines
+
+
+def cut_flow_table(parts: list[dict[str, Any]], sigma: dict[str, float], events: dict) -> dict:
+    """The cut flow in pb from the chunks of the realistic stage: ``signal`` (the l nu q q' of
+    ``ww``) and ``background`` per process after each cut, the signal efficiency, and the
+    ``total`` signal and background after the last cut with the purity S / (S + B)."""
+    cuts = list(parts[0]["flow"])
+    scale = {p: sigma[p] / n for p, n in events.items()}
+    signal_before = sum(c["n_signal"] * scale[c["process"]] for c in parts)
+    signal = [sum(c["flow"][k][0] * scale[c["process"]] for c in parts) for k in cuts]
+    background = {
+        p: [sum(c["flow"][k][1] * scale[p] for c in parts if c["process"] == p) for k in cuts]
+        for p in sorted(events)
+    }
+    s, b = signal[-1], sum(rows[-1] for rows in background.values())
+    return {
+        "cuts": cuts,
+        "signal_before_pb": signal_before,
+        "signal_pb": signal,
+        "efficiency": [v / signal_before for v in signal],
+        "background_pb": background,
+        "total": {"signal_pb": s, "background_pb": b, "purity": s / (s + b)},
+    }
+
+
+def plot_realistic(result: dict[str, Any], purity: np.ndarray, weight: np.ndarray, folder) -> None:
+    """bounds_columns: the 1-sigma bounds of each coupling from parton level to detector +
+    backgrounds; purity: the estimated S / (S + B) of the selected signal test events."""
+    from obsforge.plotting import new_figure, save_figure
+
+    fig, ax = new_figure(figsize=(7, 5))
+    columns = list(result["bounds"])
+    for name in result["couplings"]:
+        values = [result["bounds"][c]["sigma"][name] for c in columns]
+        ax.plot(range(len(columns)), values, "o-", label=name)
+    ax.set_xticks(range(len(columns)), [c.replace("_", "\n") for c in columns])
+    ax.set_ylabel(f"1 sigma at {result['luminosity_ab']} ab$^{{-1}}$")
+    ax.legend()
+    save_figure(fig, folder / "bounds_columns")
+    fig, ax = new_figure(figsize=(7, 5))
+    ax.hist(purity, bins=np.linspace(0.5, 1, 51), weights=weight, histtype="step")
+    ax.set_xlabel("estimated purity S / (S + B) of selected signal events")
+    ax.set_ylabel("pb per bin")
+    ax.set_yscale("log")
+    save_figure(fig, folder / "purity")
+
+
+def report_realistic(result) -> list[str]:
+    summary = result.numbers
+    total = summary["selected_pb"]
+    lines = [
+        f"selected: signal {total['signal_pb']:.3f} pb, background {total['background_pb']:.4f} "
+        f"pb, purity {total['purity']:.4f} (mean estimated per event {summary['purity_mean']:.4f})"
+    ]
+    for column, sigmas in summary["sigma"].items():
+        text = ", ".join(f"{k} {v:.3g}" for k, v in sigmas.items())
+        lines.append(f"  {column}: 1 sigma {text}; retained {summary['retained'][column]:.3f}")
+    lines.append(f"report: {result.path / 'report'} (bounds_columns, purity .png/.pdf)")
     return lines
