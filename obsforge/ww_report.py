@@ -9,6 +9,16 @@ import numpy as np
 
 from obsforge.observables.binning import voronoi_binning
 
+# The realistic study's columns, each losing information to the one before (JSON sorts keys).
+REALISTIC_COLUMNS = (
+    "parton",
+    "selected",
+    "selected_backgrounds",
+    "selected_folded",
+    "detector",
+    "detector_backgrounds",
+)
+
 __all__ = [
     "cut_flow_table",
     "plot_binning",
@@ -130,17 +140,18 @@ def plot_realistic(result: dict[str, Any], purity: np.ndarray, weight: np.ndarra
     backgrounds; purity: the estimated S / (S + B) of the selected signal test events."""
     from obsforge.plotting import new_figure, save_figure
 
-    fig, ax = new_figure(figsize=(7, 5))
-    columns = list(result["bounds"])
+    fig, ax = new_figure(figsize=(10, 7))
+    columns = [c for c in REALISTIC_COLUMNS if c in result["bounds"]]
     for name in result["couplings"]:
-        values = [result["bounds"][c]["sigma"][name] for c in columns]
+        values = [1e4 * result["bounds"][c]["sigma"][name] for c in columns]
         ax.plot(range(len(columns)), values, "o-", label=name)
-    ax.set_xticks(range(len(columns)), [c.replace("_", "\n") for c in columns])
-    ax.set_ylabel(f"1 sigma at {result['luminosity_ab']} ab$^{{-1}}$")
+    labels = [c.replace("_", " + ").replace("+ folded", "(q/qbar unknown)") for c in columns]
+    ax.set_xticks(range(len(columns)), labels, rotation=30, ha="right")
+    ax.set_ylabel(f"1 sigma / $10^{{-4}}$ at {result['luminosity_ab']} ab$^{{-1}}$")
     ax.legend()
     save_figure(fig, folder / "bounds_columns")
     fig, ax = new_figure(figsize=(7, 5))
-    ax.hist(purity, bins=np.linspace(0.5, 1, 51), weights=weight, histtype="step")
+    ax.hist(purity, bins=np.linspace(0, 1, 51), weights=weight, histtype="step")
     ax.set_xlabel("estimated purity S / (S + B) of selected signal events")
     ax.set_ylabel("pb per bin")
     ax.set_yscale("log")
@@ -154,7 +165,8 @@ def report_realistic(result) -> list[str]:
         f"selected: signal {total['signal_pb']:.3f} pb, background {total['background_pb']:.4f} "
         f"pb, purity {total['purity']:.4f} (mean estimated per event {summary['purity_mean']:.4f})"
     ]
-    for column, sigmas in summary["sigma"].items():
+    for column in REALISTIC_COLUMNS:
+        sigmas = summary["sigma"][column]
         text = ", ".join(f"{k} {v:.3g}" for k, v in sigmas.items())
         lines.append(f"  {column}: 1 sigma {text}; retained {summary['retained'][column]:.3f}")
     lines.append(f"report: {result.path / 'report'} (bounds_columns, purity .png/.pdf)")
