@@ -20,6 +20,7 @@ DOCTESTED = [
     "obsforge.events.ww_beams",
     "obsforge.density.data",
     "obsforge.search.posterior",
+    "obsforge.pdffit.drell_yan",
 ]
 
 
