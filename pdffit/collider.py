@@ -12,7 +12,7 @@ from pathlib import Path
 
 from obsforge.config import check_names
 
-__all__ = ["PROCESSES", "pythia_cross_section"]
+__all__ = ["PROCESSES", "pythia_cross_section", "pythia_drell_yan"]
 
 PROCESSES = {
     # p p -> Z/gamma* -> e+ e-, mu+ mu- with 60 < m_ll < 120 GeV
@@ -48,3 +48,59 @@ def pythia_cross_section(
     pythia.nextBatch(events, "fail")
     info = pythia.infoPython()
     return info.sigmaGen() * MILLIBARN_TO_PICOBARN, info.sigmaErr() * MILLIBARN_TO_PICOBARN
+
+
+def pythia_drell_yan(
+    member_file: str | Path,
+    sqrt_s: float,
+    window: tuple[float, float],
+    cuts,
+    inputs,
+    events: int = 100_000,
+    seed: int = 1,
+) -> dict[str, float]:
+    """PYTHIA's LO p p -> gamma*/Z -> mu+ mu- with m_mumu in ``window`` (GeV), the proton PDF
+    ``member_file`` for both beams, no shower, alpha fixed, and sin^2 theta_W, M_Z, Gamma_Z of
+    ``inputs`` (a :class:`obsforge.pdffit.drell_yan.DYInputs`; PYTHIA allows alpha only at
+    alpha(M_Z) = 0.00781751 or alpha(0)). Returns ``sigma_pb``, ``sigma_err_pb`` and
+    ``fraction``, the share of events with both muons inside ``cuts`` (a
+    :class:`~obsforge.pdffit.drell_yan.LeptonCuts`), with its binomial ``fraction_err``."""
+    import awkward as ak
+    import numpy as np
+    import pythia8mc
+
+    modes = {0.00781751: -1, 0.00729735: 0}
+    if round(inputs.alpha, 8) not in modes:
+        raise ValueError(f"alpha = {inputs.alpha}: PYTHIA fixes it at one of {sorted(modes)}")
+    settings = [
+        f"Beams:eCM = {sqrt_s!r}", "WeakSingleBoson:ffbar2gmZ = on", "23:onMode = off",
+        "23:onIfAny = 13", f"PhaseSpace:mHatMin = {window[0]!r}",
+        f"PhaseSpace:mHatMax = {window[1]!r}", f"PDF:pSet = LHAGrid1:{Path(member_file)}",
+        "PartonLevel:ISR = off", "PartonLevel:FSR = off", "PartonLevel:MPI = off",
+        "HadronLevel:all = off", "BeamRemnants:primordialKT = off",
+        f"SigmaProcess:alphaEMorder = {modes[round(inputs.alpha, 8)]}",
+        f"StandardModel:sin2thetaW = {inputs.sin2w!r}",
+        f"StandardModel:sin2thetaWbar = {inputs.sin2w!r}",
+        f"23:m0 = {inputs.m_z!r}", f"23:mWidth = {inputs.gamma_z!r}",
+        "Print:quiet = on", "Next:numberCount = 0", "Random:setSeed = on", f"Random:seed = {seed}",
+    ]  # fmt: skip
+    pythia = pythia8mc.Pythia("", False)
+    for setting in settings:
+        if not pythia.readString(setting):
+            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
+    if not pythia.init():
+        raise RuntimeError(f"PYTHIA failed to initialise Drell-Yan with {member_file}")
+    batch = pythia.nextBatch(events, "fail")
+    mu = batch.prt[(abs(batch.prt.id) == 13) & (batch.prt.status > 0)]
+    pt = np.hypot(mu.p.px, mu.p.py)
+    inside = (pt > cuts.pt_min) & (ak.num(mu) == 2)
+    if cuts.eta_max is not None:
+        inside = inside & (abs(np.arcsinh(mu.p.pz / pt)) < cuts.eta_max)
+    fraction = float(ak.mean(ak.all(inside, axis=1)))
+    info = pythia.infoPython()
+    return {
+        "sigma_pb": info.sigmaGen() * MILLIBARN_TO_PICOBARN,
+        "sigma_err_pb": info.sigmaErr() * MILLIBARN_TO_PICOBARN,
+        "fraction": fraction,
+        "fraction_err": float(np.sqrt(fraction * (1 - fraction) / events)),
+    }
