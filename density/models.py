@@ -12,7 +12,9 @@ is minimised by p = the *weighted* distribution, i.e. the normalised EEEC itself
 density of triplets. With all w_i = 1 the same loss learns the (wrong) unweighted density.
 
 - :class:`ConditionalFlow`: masked autoregressive rational-quadratic spline flow (nflows;
-  Durkan et al., arXiv:1906.04032), exactly normalised, loss L above.
+  Durkan et al., arXiv:1906.04032), exactly normalised, loss L above. The reference's flow
+  (arXiv:2508.10988) is ``FlowConfig(layers=10, hidden=200, bins=40, tail_bound=14,
+  permutation="random", batch_norm=True)``.
 - :class:`DensityMLP`: an MLP for ln f(y | c), not normalised by construction; trained with the
   extended likelihood L + E_c[ integral f(y | c) dy ], whose minimum is f = p with integral 1
   (the normalisation term, estimated by importance sampling from a wide Gaussian).
@@ -21,6 +23,7 @@ density of triplets. With all w_i = 1 the same loss learns the (wrong) unweighte
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from nflows.distributions.normal import StandardNormal
@@ -29,13 +32,16 @@ from nflows.transforms.autoregressive import (
     MaskedPiecewiseRationalQuadraticAutoregressiveTransform,
 )
 from nflows.transforms.base import CompositeTransform
-from nflows.transforms.permutations import ReversePermutation
+from nflows.transforms.normalization import BatchNorm
+from nflows.transforms.permutations import RandomPermutation, ReversePermutation
 from pydantic import Field
 from torch import nn
 
 from obsforge.config import Config
 
 __all__ = ["ConditionalFlow", "DensityMLP", "FlowConfig", "MLPConfig", "weighted_nll"]
+
+ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU}
 
 
 def weighted_nll(log_prob: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -51,6 +57,14 @@ class FlowConfig(Config):
     blocks: int = Field(2, ge=1, description="hidden blocks of each MADE network")
     bins: int = Field(8, ge=2, description="spline bins per dimension")
     tail_bound: float = Field(5.0, gt=0, description="splines act on [-B, B]; linear tails")
+    permutation: Literal["reverse", "random"] = Field(
+        "reverse",
+        description="feature permutation after each transform (random: drawn once "
+        "at construction from torch's seed, stored with the weights)",
+    )
+    batch_norm: bool = Field(
+        False, description="a batch-norm transform after each spline (running statistics in eval)"
+    )
 
 
 class MLPConfig(Config):
@@ -58,6 +72,7 @@ class MLPConfig(Config):
 
     hidden: int = Field(128, ge=4)
     layers: int = Field(4, ge=1)
+    activation: Literal["silu", "relu"] = "silu"
     proposal_width: float = Field(1.6, gt=0, description="std of the Gaussian for the integral")
 
 
@@ -83,7 +98,12 @@ class ConditionalFlow(nn.Module):
                     use_residual_blocks=True,
                 )
             )
-            transforms.append(ReversePermutation(features))
+            if config.batch_norm:
+                transforms.append(BatchNorm(features))
+            if config.permutation == "random":
+                transforms.append(RandomPermutation(features))
+            else:
+                transforms.append(ReversePermutation(features))
         self.flow = Flow(CompositeTransform(transforms), StandardNormal([features]))
 
     def log_prob(self, y: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
@@ -112,7 +132,7 @@ class DensityMLP(nn.Module):
         sizes = [features + context] + [config.hidden] * config.layers
         layers: list[nn.Module] = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-            layers += [nn.Linear(n_in, n_out), nn.SiLU()]
+            layers += [nn.Linear(n_in, n_out), ACTIVATIONS[config.activation]()]
         layers.append(nn.Linear(sizes[-1], 1))
         self.net = nn.Sequential(*layers)
 

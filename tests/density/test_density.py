@@ -266,3 +266,37 @@ def test_poisson_bootstrap_counts_are_stateless_and_poisson():
     assert counts.var() == pytest.approx(1.0, abs=0.02)
     assert np.mean(counts == 0) == pytest.approx(np.exp(-1), abs=0.005)
     assert abs(np.corrcoef(counts, bootstrap_counts(jets, 4))[0, 1]) < 0.02
+
+
+def test_reference_style_flow_with_batch_norm_and_random_permutations(tmp_path):
+    """The reference's ingredients (batch norm after each spline, random permutations) at toy
+    size: energy-weighted training gets close to p (KL 0.22 here; the same flow without batch
+    norm reaches 0.03 in the same 12 epochs, as batch norm normalises with the unweighted
+    batch); in eval mode the flow is a normalised density (grid integral over y); the drawn
+    permutations and the running statistics are part of the saved state, so a rebuilt model
+    gives the same log p."""
+    config = FlowConfig(layers=3, hidden=32, blocks=1, bins=8, permutation="random",
+                        batch_norm=True)  # fmt: skip
+    train_data, val_data = split(toy(24_000, seed=0), 20_000)
+    torch.manual_seed(1)
+    flow = ConditionalFlow(config)
+    train(flow, train_data, val_data, FAST)
+    flow.eval()
+    assert kl_to_target(flow) < 0.3
+    axis = torch.linspace(-8.0, 8.0, 81)  # 12% of this flow's mass lies outside [-4, 4]^3
+    grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
+    with torch.no_grad():
+        density = flow.log_prob(grid, torch.full((len(grid), 1), 0.5)).exp()
+    step = float(axis[1] - axis[0])
+    assert float(density.sum()) * step**3 == pytest.approx(1.0, abs=0.01)
+    torch.save(flow.state_dict(), tmp_path / "flow.pt")
+    torch.manual_seed(2)  # other permutations until the state is loaded
+    rebuilt = ConditionalFlow(config)
+    rebuilt.load_state_dict(torch.load(tmp_path / "flow.pt", weights_only=True))
+    rebuilt.eval()
+    with torch.no_grad():
+        context = torch.full((100, 1), 0.5)
+        np.testing.assert_array_equal(
+            rebuilt.log_prob(grid[:100], context).numpy(),
+            flow.log_prob(grid[:100], context).numpy(),
+        )
