@@ -105,6 +105,7 @@ class Dataset:
     additive_names: tuple[str, ...]  # (K_a,) systematic names from nnpdf-data: UNCORR is
     multiplicative_names: tuple[str, ...]  # (K_m,) diagonal, CORR dataset-local, others shared
     n_before_cuts: int
+    bins: np.ndarray | None = None  # (N, 4) m_lo, m_hi, y_lo, y_hi of hadronic (Drell-Yan) data
 
     def __len__(self) -> int:
         return len(self.data)
@@ -119,6 +120,7 @@ class Dataset:
             stat=self.stat[rows],
             additive=self.additive[rows],
             multiplicative=self.multiplicative[rows],
+            bins=None if self.bins is None else self.bins[rows],
         )
 
 
