@@ -5,6 +5,10 @@ leading-order prediction (:mod:`obsforge.pdffit.drell_yan`).
 Each entry of :data:`DY_DATASETS` names the commondata set, the fiducial lepton cuts of the
 publication and how the central values are normalised:
 
+- ``ATLAS_Z0_7TEV_49FB_HIMASS``: ATLAS, 7 TeV, 4.9 fb^-1, e+e-, d sigma / dm_ee in 13 bins from
+  116 to 1500 GeV (fb / GeV); both electrons p_T > 25 GeV, |eta| < 2.5 (Aad et al., Phys.
+  Lett. B725 (2013) 223, arXiv:1305.4192). nnpdf-data gives the bin midpoints only; the edges
+  follow from the first, 116 GeV.
 - ``ATLAS_Z0_8TEV_HIMASS_M-Y``: ATLAS, 8 TeV, 20.3 fb^-1, 116 < m_ll < 1500 GeV in 48 bins of
   (m_ll, |y_ll|); leptons p_T > 40 (30) GeV, |eta| < 2.5 (Aad et al., JHEP 08 (2016) 009,
   arXiv:1606.01736). The values are d sigma / d|y_ll| integrated over the mass bin, in pb
@@ -26,7 +30,7 @@ import numpy as np
 from obsforge.pdffit.data import Dataset, DatasetSpec, _commondata_root
 from obsforge.pdffit.drell_yan import DYInputs, LeptonCuts, dy_bin_cross_sections
 
-__all__ = ["DY_DATASETS", "DYSpec", "dy_lo_predictions", "load_dy_dataset"]
+__all__ = ["DY_DATASETS", "DYSpec", "dy_lo_predictions", "edges_from_midpoints", "load_dy_dataset"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,37 @@ class DYSpec:
     cuts: LeptonCuts
     per_abs_y: bool  # d sigma / d|y|: both signs of y, divided by the |y| bin width
     per_gev: bool  # divided by the mass-bin width
+    unit_pb: float = 1.0  # one unit of the central values in pb (1e-3: fb)
+    m_first_edge: float | None = None  # the lowest mass edge, where the file gives midpoints only
 
 
 DY_DATASETS: dict[str, DYSpec] = {
+    "ATLAS_Z0_7TEV_49FB_HIMASS": DYSpec(
+        "ATLAS_Z0_7TEV_49FB", "HIMASS", None, 7000.0, LeptonCuts(25.0, 2.5), False, True,
+        unit_pb=1e-3, m_first_edge=116.0,
+    ),
     "ATLAS_Z0_8TEV_HIMASS_M-Y": DYSpec(
         "ATLAS_Z0_8TEV_HIMASS", "M-Y", None, 8000.0, LeptonCuts(40.0, 2.5), True, False
     ),
-}
+}  # fmt: skip
+
+FULL_RAPIDITY = (-10.0, 10.0)  # wider than any LHC pair (|y| < ln(sqrt(s) / m) < 5.1)
+
+
+def edges_from_midpoints(first: float, mids: np.ndarray) -> np.ndarray:
+    """Contiguous bins (N, 2) from the lowest edge and the N midpoints:
+    e_{k+1} = 2 mid_k - e_k.
+
+    >>> edges_from_midpoints(116.0, np.array([123.0, 140.0, 275.0]))[:, 1].tolist()
+    [130.0, 150.0, 400.0]
+    """
+    edges = [first]
+    for mid in mids:
+        edges.append(2 * mid - edges[-1])
+    edges = np.array(edges)
+    if not np.all(np.diff(edges) > 0):
+        raise ValueError(f"bins from first edge {first} and midpoints {mids}: not increasing")
+    return np.stack([edges[:-1], edges[1:]], axis=1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -66,12 +94,7 @@ def load_dy_dataset(name: str) -> Dataset:
     table = common.commondata_table
     with open(metadata.path_kinematics) as handle:
         kinematics = yaml.safe_load(handle)["bins"]
-    y_key = next(k for k in kinematics[0] if k in ("abs_y", "y"))
-    m_key = next(k for k in kinematics[0] if k.startswith("m_"))
-    edges = np.array(
-        [[np.sqrt(b[m_key]["min"]), np.sqrt(b[m_key]["max"]), b[y_key]["min"], b[y_key]["max"]]
-         for b in kinematics], dtype=np.float64,
-    )  # fmt: skip
+    edges = _bin_edges(kinematics, spec)
     if len(edges) != len(table) or not np.all(np.isfinite(edges)):
         raise ValueError(f"dataset {name!r}: bin edges missing or not one per point")
     m_mid = 0.5 * (edges[:, 0] + edges[:, 1])
@@ -84,15 +107,38 @@ def load_dy_dataset(name: str) -> Dataset:
         x=m_mid / spec.sqrt_s,
         q2=m_mid**2,
         y=0.5 * (edges[:, 2] + edges[:, 3]),
-        data=table["data"].to_numpy(dtype=np.float64),
-        stat=table["stat"].to_numpy(dtype=np.float64),
-        additive=additive.to_numpy(dtype=np.float64),
+        data=table["data"].to_numpy(dtype=np.float64) * spec.unit_pb,
+        stat=table["stat"].to_numpy(dtype=np.float64) * spec.unit_pb,
+        additive=additive.to_numpy(dtype=np.float64) * spec.unit_pb,
         multiplicative=multiplicative.to_numpy(dtype=np.float64) / 100.0,
         additive_names=tuple(additive.columns),
         multiplicative_names=tuple(multiplicative.columns),
         n_before_cuts=len(table),
         bins=edges,
     )
+
+
+def _bin_edges(kinematics: list[dict], spec: DYSpec) -> np.ndarray:
+    """(N, 4) = (m_lo, m_hi, y_lo, y_hi): from the file's min / max, the mass from midpoints
+    and ``spec.m_first_edge`` where it has none, and the full rapidity range where it has no
+    rapidity variable. Squared masses (m_ll2, m_Z2) are read as such."""
+    first = kinematics[0]
+    m_key = next(k for k in first if k.startswith("m_") or k == "k1")
+    squared = m_key.endswith("2") and m_key != "k1"
+    y_key = next((k for k in first if k in ("abs_y", "y")), None)
+    root = np.sqrt if squared else (lambda v: v)
+    if spec.m_first_edge is not None:
+        mids = np.array([root(b[m_key]["mid"]) for b in kinematics], dtype=np.float64)
+        mass = edges_from_midpoints(spec.m_first_edge, mids)
+    else:
+        mass = np.array([[root(b[m_key]["min"]), root(b[m_key]["max"])] for b in kinematics],
+                        dtype=np.float64)  # fmt: skip
+    if y_key is None:
+        rapidity = np.tile(FULL_RAPIDITY, (len(kinematics), 1))
+    else:
+        rapidity = np.array([[b[y_key]["min"], b[y_key]["max"]] for b in kinematics],
+                            dtype=np.float64)  # fmt: skip
+    return np.concatenate([mass, rapidity], axis=1)
 
 
 def dy_lo_predictions(dataset: Dataset, xfxq, inputs: DYInputs | None = None) -> np.ndarray:

@@ -21,6 +21,7 @@ DOCTESTED = [
     "obsforge.density.data",
     "obsforge.search.posterior",
     "obsforge.pdffit.drell_yan",
+    "obsforge.pdffit.dy_data",
 ]
 
 

@@ -33,3 +33,20 @@ def test_atlas_8tev_high_mass_is_a_constant_k_factor_above_leading_order():
     data = load_dy_dataset("ATLAS_Z0_8TEV_HIMASS_M-Y")
     ratio = data.data / dy_lo_predictions(data, reference_grid().xfxq)
     assert 1.15 < ratio.mean() < 1.4 and ratio.std() < 0.1
+
+
+def test_atlas_7tev_high_mass_bins_are_the_publication_s():
+    """Edges from the midpoints and the first edge: 116, 130, ..., 1000, 1500 GeV
+    (arXiv:1305.4192), and the fb / GeV values in pb / GeV: data / LO between 1.1 and 1.45
+    below 300 GeV, where the statistics are good."""
+    from obsforge.pdffit.reference import reference_grid
+
+    data = load_dy_dataset("ATLAS_Z0_7TEV_49FB_HIMASS")
+    edges = [116, 130, 150, 170, 190, 210, 230, 250, 300, 400, 500, 700, 1000, 1500]
+    np.testing.assert_array_equal(data.bins[:, 0], edges[:-1])
+    np.testing.assert_array_equal(data.bins[:, 1], edges[1:])
+    low = data.bins[:, 1] <= 300
+    ratio = data.data[low] / dy_lo_predictions(
+        data.take(np.flatnonzero(low)), reference_grid().xfxq
+    )
+    assert (1.1 < ratio).all() and (ratio < 1.45).all()
