@@ -23,7 +23,7 @@ on which the forward-backward term integrates to zero, so the acceptance is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,7 @@ __all__ = [
     "DYInputs",
     "LeptonCuts",
     "acceptance",
+    "bin_nodes",
     "dy_bin_cross_sections",
     "partonic_cross_section",
 ]
@@ -122,6 +123,34 @@ def _rapidity_pieces(low: float, high: float, m: float, cuts: LeptonCuts) -> lis
     return list(zip(points[:-1], points[1:], strict=True))
 
 
+def bin_nodes(
+    m_edges: np.ndarray,
+    y_edges: np.ndarray,
+    sqrt_s: float,
+    cuts: LeptonCuts,
+    inputs: DYInputs,
+    nodes: int = 8,
+) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
+    """The quadrature of :func:`dy_bin_cross_sections`: (bin, M, y (n,), w (n,)) such that
+    sigma_bin = sum over the yielded nodes of w sum_q sigma_hat_q(M) [q(x1) qbar(x2) +
+    qbar(x1) q(x2)] (number densities, GeV^-2 -> pb not applied), w carrying the quadrature
+    weights in M and y, 2M / s and the lepton acceptance."""
+    m_edges, y_edges = np.atleast_2d(m_edges), np.atleast_2d(y_edges)
+    t, w = np.polynomial.legendre.leggauss(nodes)
+    s = sqrt_s**2
+    for b, ((m_lo, m_hi), (y_lo, y_hi)) in enumerate(zip(m_edges, y_edges, strict=True)):
+        for a, c in _mass_pieces(m_lo, m_hi, inputs, cuts.pt_min):
+            for m, wm in zip(0.5 * (c - a) * t + 0.5 * (c + a), 0.5 * (c - a) * w, strict=True):
+                y_max = np.log(sqrt_s / m)  # x_1, x_2 <= 1
+                lo, hi = max(y_lo, -y_max), min(y_hi, y_max)
+                if lo >= hi:
+                    continue
+                pieces = _rapidity_pieces(lo, hi, m, cuts)
+                ys = np.concatenate([0.5 * (e - d) * t + 0.5 * (e + d) for d, e in pieces])
+                wys = np.concatenate([0.5 * (e - d) * w for d, e in pieces])
+                yield b, float(m), ys, wm * wys * 2 * m / s * acceptance(m, ys, cuts)
+
+
 def dy_bin_cross_sections(
     xfxq: Callable[[int, np.ndarray, float], np.ndarray],
     m_edges: np.ndarray,
@@ -132,34 +161,17 @@ def dy_bin_cross_sections(
     nodes: int = 8,
 ) -> np.ndarray:
     """sigma (pb) of p p -> l+ l- in bins [m_lo, m_hi] x [y_lo, y_hi] of the pair, ``m_edges``
-    and ``y_edges`` (B, 2) each, with Gauss-Legendre quadrature of ``nodes`` points per axis.
-    ``xfxq(pid, x, Q)`` is x f(x, Q) of the proton (PDG ids, an array of x at one Q); the
-    factorisation scale is M."""
-    m_edges, y_edges = np.atleast_2d(m_edges), np.atleast_2d(y_edges)
-    t, w = np.polynomial.legendre.leggauss(nodes)
-    out = np.zeros(len(m_edges))
-    s = sqrt_s**2
-    for b, ((m_lo, m_hi), (y_lo, y_hi)) in enumerate(zip(m_edges, y_edges, strict=True)):
-        pieces = _mass_pieces(m_lo, m_hi, inputs, cuts.pt_min)
-        ms = np.concatenate([0.5 * (b - a) * t + 0.5 * (b + a) for a, b in pieces])
-        wms = np.concatenate([0.5 * (b - a) * w for a, b in pieces])
-        total = 0.0
-        for m, wm in zip(ms, wms, strict=True):
-            y_max = np.log(sqrt_s / m)  # x_1, x_2 <= 1
-            lo, hi = max(y_lo, -y_max), min(y_hi, y_max)
-            if lo >= hi:
-                continue
-            y_pieces = _rapidity_pieces(lo, hi, m, cuts)
-            ys = np.concatenate([0.5 * (b - a) * t + 0.5 * (b + a) for a, b in y_pieces])
-            wys = np.concatenate([0.5 * (b - a) * w for a, b in y_pieces])
-            x1, x2 = m / sqrt_s * np.exp(ys), m / sqrt_s * np.exp(-ys)
-            lum = np.zeros_like(ys)
-            for pid, (charge, t3) in QUARKS.items():
-                sigma = partonic_cross_section(np.array([m]), charge, t3, inputs)[0]
-                pair = (xfxq(pid, x1, m) * xfxq(-pid, x2, m)
-                        + xfxq(-pid, x1, m) * xfxq(pid, x2, m)) / (x1 * x2)  # fmt: skip
-                lum = lum + sigma * pair
-            density = 2 * m / s * lum * acceptance(m, ys, cuts)
-            total += wm * np.dot(wys, density)
-        out[b] = total * GEV2_TO_PB
+    and ``y_edges`` (B, 2) each, with Gauss-Legendre quadrature of ``nodes`` points per axis
+    and piece (:func:`bin_nodes`). ``xfxq(pid, x, Q)`` is x f(x, Q) of the proton (PDG ids, an
+    array of x at one Q); the factorisation scale is M."""
+    out = np.zeros(len(np.atleast_2d(m_edges)))
+    for b, m, ys, weight in bin_nodes(m_edges, y_edges, sqrt_s, cuts, inputs, nodes):
+        x1, x2 = m / sqrt_s * np.exp(ys), m / sqrt_s * np.exp(-ys)
+        lum = np.zeros_like(ys)
+        for pid, (charge, t3) in QUARKS.items():
+            sigma = partonic_cross_section(np.array([m]), charge, t3, inputs)[0]
+            pair = (xfxq(pid, x1, m) * xfxq(-pid, x2, m)
+                    + xfxq(-pid, x1, m) * xfxq(pid, x2, m)) / (x1 * x2)  # fmt: skip
+            lum = lum + sigma * pair
+        out[b] += np.dot(weight, lum) * GEV2_TO_PB
     return out

@@ -34,6 +34,7 @@ __all__ = [
     "LHAPDFGrid",
     "PythiaPDF",
     "Subgrid",
+    "interpolate_knots",
     "pythia_pdf",
     "read_member",
     "write_lhapdf_set",
@@ -158,6 +159,47 @@ def _hermite(t, low, low_slope, high, high_slope):
     )  # fmt: skip
 
 
+def interpolate_knots(values, slopes, log_x, log_q2, x: np.ndarray, q: float) -> np.ndarray:
+    """LHAPDF's log-bicubic interpolation of knot ``values`` (n_x, n_q, ...) with their ln x
+    ``slopes`` (same shape; :func:`_slopes`) at the points ``x`` and one scale ``q``: cubic
+    Hermite in ln x, then in ln Q^2 with finite-difference slopes (bilinear below 4 Q knots).
+    Linear in ``values``, so trailing axes (flavours, an evolution operator's input) are
+    interpolated alike. Returns (len(x), ...)."""
+    ix = np.clip(np.searchsorted(log_x, np.log(x), side="right") - 1, 0, len(log_x) - 2)
+    width = log_x[ix + 1] - log_x[ix]
+    t = (np.log(x) - log_x[ix]) / width
+    extra = (1,) * (values.ndim - 2)
+    t_, width_ = t.reshape(-1, *extra), width.reshape(-1, *extra)
+    n_q = len(log_q2)
+    iq = int(np.clip(np.searchsorted(log_q2, np.log(q * q), side="right") - 1, 0, n_q - 2))
+    tq = (np.log(q * q) - log_q2[iq]) / (log_q2[iq + 1] - log_q2[iq])
+    if n_q < 4:  # LHAPDF falls back to bilinear in (ln x, ln Q^2)
+        low = values[ix, iq] + t_ * (values[ix + 1, iq] - values[ix, iq])
+        high = values[ix, iq + 1] + t_ * (values[ix + 1, iq + 1] - values[ix, iq + 1])
+        return low + tq * (high - low)
+
+    def in_x(k: int) -> np.ndarray:
+        v, slope = values[:, k], slopes[:, k]
+        return _hermite(t_, v[ix], slope[ix] * width_, v[ix + 1], slope[ix + 1] * width_)
+
+    low, high = in_x(iq), in_x(iq + 1)
+    step = log_q2[iq + 1] - log_q2[iq]
+    middle = (high - low) / step
+    if iq > 0:
+        left = (low - in_x(iq - 1)) / (log_q2[iq] - log_q2[iq - 1])
+    if iq + 2 < n_q:
+        right = (in_x(iq + 2) - high) / (log_q2[iq + 2] - log_q2[iq + 1])
+    if 0 < iq and iq + 2 < n_q:
+        slope_low, slope_high = 0.5 * (middle + left), 0.5 * (middle + right)
+    elif iq == 0:
+        slope_low = middle
+        slope_high = 0.5 * (slope_low + right)
+    else:
+        slope_high = middle
+        slope_low = 0.5 * (slope_high + left)
+    return _hermite(tq, low, slope_low * step, high, slope_high * step)
+
+
 class LHAPDFGrid:
     """A member of an LHAPDF6 set with LHAPDF's log-bicubic interpolation (negatives kept).
 
@@ -225,41 +267,9 @@ class LHAPDFGrid:
             return np.zeros_like(x)
         starts = [block.q[0] for block in self.subgrids]
         b = max(int(np.searchsorted(starts, q, side="right")) - 1, 0)
-        block, (log_x, log_q2, slopes) = self.subgrids[b], self._log[b]
+        log_x, log_q2, slopes = self._log[b]
         p = self.pids.index(pid)
-        ix = np.clip(np.searchsorted(log_x, np.log(x), side="right") - 1, 0, len(log_x) - 2)
-        width = log_x[ix + 1] - log_x[ix]
-        t = (np.log(x) - log_x[ix]) / width
-        n_q = len(log_q2)
-        iq = int(np.clip(np.searchsorted(log_q2, np.log(q * q), side="right") - 1, 0, n_q - 2))
-        tq = (np.log(q * q) - log_q2[iq]) / (log_q2[iq + 1] - log_q2[iq])
-        if n_q < 4:  # LHAPDF falls back to bilinear in (ln x, ln Q^2)
-            values = block.xf[p]
-            low = values[ix, iq] + t * (values[ix + 1, iq] - values[ix, iq])
-            high = values[ix, iq + 1] + t * (values[ix + 1, iq + 1] - values[ix, iq + 1])
-            return low + tq * (high - low)
-
-        def in_x(k: int) -> np.ndarray:
-            values, slope = block.xf[p, :, k], slopes[p, :, k]
-            return _hermite(t, values[ix], slope[ix] * width, values[ix + 1],
-                            slope[ix + 1] * width)  # fmt: skip
-
-        low, high = in_x(iq), in_x(iq + 1)
-        step = log_q2[iq + 1] - log_q2[iq]
-        middle = (high - low) / step
-        if iq > 0:
-            left = (low - in_x(iq - 1)) / (log_q2[iq] - log_q2[iq - 1])
-        if iq + 2 < n_q:
-            right = (in_x(iq + 2) - high) / (log_q2[iq + 2] - log_q2[iq + 1])
-        if 0 < iq and iq + 2 < n_q:
-            slope_low, slope_high = 0.5 * (middle + left), 0.5 * (middle + right)
-        elif iq == 0:
-            slope_low = middle
-            slope_high = 0.5 * (slope_low + right)
-        else:
-            slope_high = middle
-            slope_low = 0.5 * (slope_high + left)
-        return _hermite(tq, low, slope_low * step, high, slope_high * step)
+        return interpolate_knots(self.subgrids[b].xf[p], slopes[p], log_x, log_q2, x, q)
 
     def xf(self, pid: int, x: float, q2: float) -> float:
         """x f(x, Q^2) at one point (the interface of :class:`PythiaPDF`)."""
