@@ -30,7 +30,14 @@ import numpy as np
 from obsforge.pdffit.data import Dataset, DatasetSpec, _commondata_root
 from obsforge.pdffit.drell_yan import DYInputs, LeptonCuts, dy_bin_cross_sections
 
-__all__ = ["DY_DATASETS", "DYSpec", "dy_lo_predictions", "edges_from_midpoints", "load_dy_dataset"]
+__all__ = [
+    "DY_DATASETS",
+    "DYSpec",
+    "dy_dataset_fk_table",
+    "dy_lo_predictions",
+    "edges_from_midpoints",
+    "load_dy_dataset",
+]
 
 
 @dataclass(frozen=True)
@@ -155,3 +162,25 @@ def dy_lo_predictions(dataset: Dataset, xfxq, inputs: DYInputs | None = None) ->
     if spec.per_gev:
         sigma = sigma / (m[:, 1] - m[:, 0])
     return sigma
+
+
+def dy_dataset_fk_table(dataset: Dataset, evolution, inputs: DYInputs | None = None):
+    """The two-x FK table (N, 8, n_z, 8, n_z) of a set from :func:`load_dy_dataset` in the
+    set's normalisation (:func:`obsforge.pdffit.dy_fktables.dy_fk_table`; per |y|: both signs
+    of y), and its input knots z (n_z,)."""
+    from obsforge.pdffit.dy_fktables import dy_fk_table
+
+    spec = DY_DATASETS[dataset.name]
+    bins = dataset.bins
+    if spec.per_abs_y:
+        mirrored = np.concatenate([bins[:, :2], -bins[:, 3:1:-1]], axis=1)
+        bins = np.concatenate([bins, mirrored])
+    fk, z = dy_fk_table(bins, spec.sqrt_s, spec.cuts, evolution, inputs)
+    n = len(dataset)
+    if spec.per_abs_y:
+        fk = (fk[:n] + fk[n:]) / (dataset.bins[:, 3] - dataset.bins[:, 2])[
+            :, None, None, None, None
+        ]
+    if spec.per_gev:
+        fk = fk / (dataset.bins[:, 1] - dataset.bins[:, 0])[:, None, None, None, None]
+    return fk, z
