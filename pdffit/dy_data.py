@@ -9,6 +9,12 @@ publication and how the central values are normalised:
   116 to 1500 GeV (fb / GeV); both electrons p_T > 25 GeV, |eta| < 2.5 (Aad et al., Phys.
   Lett. B725 (2013) 223, arXiv:1305.4192). nnpdf-data gives the bin midpoints only; the edges
   follow from the first, 116 GeV.
+- ``CMS_Z0_7TEV_DIMUON_2D``: CMS, 7 TeV, 4.5 fb^-1, mu+mu-, d sigma / d|y| integrated over
+  the mass bin (fb) in 132 bins: masses 20-30-45-60-120-200-1500 GeV, |y| in steps of 0.1
+  (0.2 above 200 GeV) to 2.4; muons p_T > 14 (9) GeV, |eta| < 2.4 (Chatrchyan et al., JHEP 12
+  (2013) 030, arXiv:1310.7291). Midpoints only in nnpdf-data; edges from 20 GeV and |y| = 0.
+  At LO both muons have p_T = (m / 2) sin theta*, so below about 45 GeV the LO acceptance is
+  far too small (data / LO ~ 8 at 20-30 GeV): these bins need the NLO pair p_T.
 - ``ATLAS_Z0_8TEV_HIMASS_M-Y``: ATLAS, 8 TeV, 20.3 fb^-1, 116 < m_ll < 1500 GeV in 48 bins of
   (m_ll, |y_ll|); leptons p_T > 40 (30) GeV, |eta| < 2.5 (Aad et al., JHEP 08 (2016) 009,
   arXiv:1606.01736). The values are d sigma / d|y_ll| integrated over the mass bin, in pb
@@ -53,12 +59,17 @@ class DYSpec:
     per_gev: bool  # divided by the mass-bin width
     unit_pb: float = 1.0  # one unit of the central values in pb (1e-3: fb)
     m_first_edge: float | None = None  # the lowest mass edge, where the file gives midpoints only
+    y_first_edge: float | None = None  # the same for rapidity, per mass bin
 
 
 DY_DATASETS: dict[str, DYSpec] = {
     "ATLAS_Z0_7TEV_49FB_HIMASS": DYSpec(
         "ATLAS_Z0_7TEV_49FB", "HIMASS", None, 7000.0, LeptonCuts(25.0, 2.5), False, True,
         unit_pb=1e-3, m_first_edge=116.0,
+    ),
+    "CMS_Z0_7TEV_DIMUON_2D": DYSpec(
+        "CMS_Z0_7TEV_DIMUON", "2D", None, 7000.0, LeptonCuts(14.0, 2.4), True, False,
+        unit_pb=1e-3, m_first_edge=20.0, y_first_edge=0.0,
     ),
     "ATLAS_Z0_8TEV_HIMASS_M-Y": DYSpec(
         "ATLAS_Z0_8TEV_HIMASS", "M-Y", None, 8000.0, LeptonCuts(40.0, 2.5), True, False
@@ -78,7 +89,7 @@ def edges_from_midpoints(first: float, mids: np.ndarray) -> np.ndarray:
     edges = [first]
     for mid in mids:
         edges.append(2 * mid - edges[-1])
-    edges = np.array(edges)
+    edges = np.round(np.array(edges), 9)  # 2 * 0.15 - 0.1 is 0.19999999999999998
     if not np.all(np.diff(edges) > 0):
         raise ValueError(f"bins from first edge {first} and midpoints {mids}: not increasing")
     return np.stack([edges[:-1], edges[1:]], axis=1)
@@ -125,10 +136,19 @@ def load_dy_dataset(name: str) -> Dataset:
     )
 
 
+def _from_midpoints(first: float, mids: np.ndarray) -> np.ndarray:
+    """(N, 2) edges of N points whose bins repeat (a mass over its rapidity bins): the
+    distinct midpoints in order of appearance make contiguous bins from ``first``."""
+    distinct = list(dict.fromkeys(mids.tolist()))
+    edges = edges_from_midpoints(first, np.array(distinct))
+    return edges[[distinct.index(m) for m in mids.tolist()]]
+
+
 def _bin_edges(kinematics: list[dict], spec: DYSpec) -> np.ndarray:
-    """(N, 4) = (m_lo, m_hi, y_lo, y_hi): from the file's min / max, the mass from midpoints
-    and ``spec.m_first_edge`` where it has none, and the full rapidity range where it has no
-    rapidity variable. Squared masses (m_ll2, m_Z2) are read as such."""
+    """(N, 4) = (m_lo, m_hi, y_lo, y_hi): from the file's min / max; from the midpoints and
+    ``spec.m_first_edge`` (``y_first_edge``, per mass bin) where it has none; the full
+    rapidity range where it has no rapidity variable. Squared masses (m_ll2, m_Z2) are read
+    as such."""
     first = kinematics[0]
     m_key = next(k for k in first if k.startswith("m_") or k == "k1")
     squared = m_key.endswith("2") and m_key != "k1"
@@ -136,12 +156,18 @@ def _bin_edges(kinematics: list[dict], spec: DYSpec) -> np.ndarray:
     root = np.sqrt if squared else (lambda v: v)
     if spec.m_first_edge is not None:
         mids = np.array([root(b[m_key]["mid"]) for b in kinematics], dtype=np.float64)
-        mass = edges_from_midpoints(spec.m_first_edge, mids)
+        mass = _from_midpoints(spec.m_first_edge, mids)
     else:
         mass = np.array([[root(b[m_key]["min"]), root(b[m_key]["max"])] for b in kinematics],
                         dtype=np.float64)  # fmt: skip
     if y_key is None:
         rapidity = np.tile(FULL_RAPIDITY, (len(kinematics), 1))
+    elif spec.y_first_edge is not None:
+        y_mid = np.array([b[y_key]["mid"] for b in kinematics], dtype=np.float64)
+        rapidity = np.empty((len(kinematics), 2))
+        for low in np.unique(mass[:, 0]):
+            rows = np.flatnonzero(mass[:, 0] == low)
+            rapidity[rows] = _from_midpoints(spec.y_first_edge, y_mid[rows])
     else:
         rapidity = np.array([[b[y_key]["min"], b[y_key]["max"]] for b in kinematics],
                             dtype=np.float64)  # fmt: skip
