@@ -4,9 +4,11 @@ One stage, ``ww-realistic``:
 
 1. PYTHIA events of every process of :mod:`obsforge.events.ww_pythia` (ISR, showers,
    hadrons), chunk by chunk as Dask tasks: isolated lepton + Durham jets, smearing and the cut
-   flow (:mod:`obsforge.observables.ww_reco`). A chunk returns its cut flow, the selected
+   flow (:mod:`obsforge.observables.ww_reco`). A chunk writes its cut flow
+   (``chunk-<process>-<seed>.json``) and ``events-<process>-<seed>.npz``: the selected
    events' reco features and, for W pairs, the score alpha of the PYTHIA hard process, and the
-   Fisher sums of all its l nu q q' events (the bridge to the analytic generator).
+   Fisher sums of all its l nu q q' events (the bridge to the analytic generator). A rerun
+   computes only the chunks an interrupted run lacks.
 2. On the selected events (every other one trains): the purity S / (S + B) and SALLY.
 3. The bounds on the other half: parton level; selected with truth alpha; selected with the
    backgrounds; selected with q and qbar not told apart (the best any reco observable can
@@ -15,6 +17,7 @@ One stage, ``ww-realistic``:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -38,13 +41,13 @@ from obsforge.observables.ww_reco import (
     object_features,
     smear_objects,
 )
-from obsforge.parallel import Execution, chunk_sizes, dask_client, map_tasks
+from obsforge.parallel import Execution, chunk_sizes
 from obsforge.rundir import StageDir, StageResult
 from obsforge.training import TrainingConfig
 
 __all__ = ["WWRealisticStudy", "run_ww_realistic"]
 
-WW_REALISTIC_VERSION = 1
+WW_REALISTIC_VERSION = 2  # 2: chunks written to the run folder, so a rerun resumes
 
 
 class WWRealisticStudy(Config):
@@ -78,8 +81,18 @@ class WWRealisticStudy(Config):
         return self
 
 
-def _chunk(process, n, seed, study: WWRealisticStudy) -> dict[str, Any]:
-    """One PYTHIA chunk through the detector and the selection."""
+def _stem(process: str, seed: int) -> str:
+    return f"{process}-{seed}"
+
+
+def _outputs(task: dict[str, Any]) -> list[str]:
+    stem = _stem(task["process"], task["seed"])
+    return [f"events-{stem}.npz", f"chunk-{stem}.json"]
+
+
+def _chunk(stage: StageDir, process, n, seed, study: WWRealisticStudy) -> dict[str, Any]:
+    """One PYTHIA chunk through the detector and the selection; writes the selected events
+    (features, truth, alpha, folded alpha) and the chunk's cut flow and cross section."""
     columns = [COUPLINGS.index(c) for c in study.couplings]
     config = WWConfig(sqrt_s=study.sqrt_s)
     detector = study.detector.model_copy(update={"seed": seed})
@@ -103,10 +116,25 @@ def _chunk(process, n, seed, study: WWRealisticStudy) -> dict[str, Any]:
             parton.add(alpha[truth], np.ones(int(truth.sum())))
         selected = {k: v[keep] for k, v in objects.items()}
         rows.append((object_features(selected), truth[keep], alpha[keep], folded[keep]))
-    flow = {k: np.sum([f[k] for f in flows], axis=0).tolist() for k in flows[0]}
     x, truth, alpha, folded = (np.concatenate(parts) for parts in zip(*rows, strict=True))
-    return dict(process=process, n=n, sigma_pb=info["sigma_pb"], flow=flow, n_signal=n_signal,
-                x=x, truth=truth, alpha=alpha, folded=folded, parton=parton)  # fmt: skip
+    events, summary = _outputs({"process": process, "seed": seed})
+
+    def write_events(tmp) -> None:
+        with open(tmp, "wb") as handle:  # a file object: np.savez adds no suffix
+            np.savez(handle, x=x, truth=truth, alpha=alpha, folded=folded, parton=parton.sum_waa)
+
+    stage.write(events, write_events)
+    flow = {k: np.sum([f[k] for f in flows], axis=0).tolist() for k in flows[0]}
+    result = dict(process=process, n=n, seed=seed, sigma_pb=info["sigma_pb"], flow=flow,
+                  n_signal=n_signal)  # fmt: skip
+    stage.write(summary, lambda tmp: tmp.write_text(json.dumps(result)))
+    return result
+
+
+def _load(stage: StageDir, chunk: dict[str, Any]) -> dict[str, Any]:
+    """A chunk's summary with its arrays (no pickles)."""
+    with np.load(stage.output_path(_outputs(chunk)[0]), allow_pickle=False) as arrays:
+        return {**chunk, **{k: arrays[k] for k in arrays.files}}
 
 
 def _fisher(alpha, weight, lumi) -> np.ndarray:
@@ -127,8 +155,11 @@ def run_ww_realistic(study: WWRealisticStudy, execution: Execution | None = None
         for i, (p, total) in enumerate(sorted(study.events.items()))
         for j, n in enumerate(chunk_sizes(total, study.chunk_size))
     ]
-    with dask_client(execution) as client:
-        parts = map_tasks(client, _chunk, tasks, "PYTHIA events", shared={"study": study})
+    for task in tasks:
+        task["study"] = study
+    chunks = stage.run_chunks(_chunk, tasks, [_outputs(t) for t in tasks], execution,
+                              "PYTHIA events")  # fmt: skip
+    parts = [_load(stage, chunk) for chunk in chunks]
     sigma = {
         p: sum(c["sigma_pb"] * c["n"] for c in parts if c["process"] == p) / n
         for p, n in study.events.items()
@@ -152,12 +183,9 @@ def run_ww_realistic(study: WWRealisticStudy, execution: Execution | None = None
     purity = purity_model.purity(x[test])
     score = sally.predict(x[test])
     w_test = 2 * weight[test]  # the test half stands for the whole
-    parton = FisherAccumulator(len(study.couplings))
-    for c in parts:
-        if c["process"] == "ww":
-            parton = parton.merge(c["parton"])
+    parton = sum(c["parton"] for c in parts if c["process"] == "ww")  # sum alpha alpha^T
     fisher = {
-        "parton": parton.fisher(lumi) * sigma["ww"] / study.events["ww"],
+        "parton": lumi * parton * sigma["ww"] / study.events["ww"],
         "selected": _fisher(alpha[test], w_test, lumi),
         "selected_backgrounds": _fisher(alpha[test], w_test * purity, lumi),
         "selected_folded": _fisher(folded[test], w_test, lumi),
@@ -184,4 +212,5 @@ def run_ww_realistic(study: WWRealisticStudy, execution: Execution | None = None
     summary["selected_pb"] = flow["total"]
     summary["sigma"] = {k: b["sigma"] for k, b in result["bounds"].items()}
     summary["retained"] = result["retained"]
-    return stage.complete(["ww_realistic.json"], summary)
+    outputs = [name for task in tasks for name in _outputs(task)]
+    return stage.complete([*outputs, "ww_realistic.json"], summary)

@@ -51,3 +51,12 @@ def test_realistic_stage_end_to_end(tmp_path):
     efficiencies = np.array(output["cut_flow"]["efficiency"])
     assert (np.diff(efficiencies) <= 0).all() and 0 < efficiencies[-1] < 1
     assert run_ww_realistic(study, Execution(workers=0)).manifest == result.manifest
+    # an interrupted run: no manifest, one chunk lost; the rerun redoes that chunk only
+    (result.path / "manifest.json").unlink()
+    lost = sorted(result.path.glob("events-zz-*.npz"))[0]
+    lost.unlink()
+    kept = {p.name: p.stat().st_mtime_ns for p in result.path.glob("events-*.npz")}
+    rerun = run_ww_realistic(study, Execution(workers=0))
+    assert rerun.numbers == numbers and lost.exists()
+    assert all(p.stat().st_mtime_ns == kept[p.name] for p in result.path.glob("events-*.npz")
+               if p.name in kept)  # fmt: skip
