@@ -14,7 +14,7 @@ publication and how the central values are normalised:
   (0.2 above 200 GeV) to 2.4; muons p_T > 14 (9) GeV, |eta| < 2.4 (Chatrchyan et al., JHEP 12
   (2013) 030, arXiv:1310.7291). Midpoints only in nnpdf-data; edges from 20 GeV and |y| = 0.
   At LO both muons have p_T = (m / 2) sin theta*, so below about 45 GeV the LO acceptance is
-  far too small (data / LO ~ 8 at 20-30 GeV): these bins need the NLO pair p_T.
+  far too small (data / LO about 10 at 20-30 GeV): these bins need the NLO pair p_T.
 - ``ATLAS_Z0_8TEV_HIMASS_M-Y``: ATLAS, 8 TeV, 20.3 fb^-1, 116 < m_ll < 1500 GeV in 48 bins of
   (m_ll, |y_ll|); leptons p_T > 40 (30) GeV, |eta| < 2.5 (Aad et al., JHEP 08 (2016) 009,
   arXiv:1606.01736). The values are d sigma / d|y_ll| integrated over the mass bin, in pb
@@ -22,8 +22,8 @@ publication and how the central values are normalised:
   LO prediction with NNPDF3.1 in every bin, the size of the NNLO K-factor, while reading them
   per GeV would put the ratio between 40 and 1200.
 
-The DY tables of the fit (two-x FK tables) and the higher orders are not built yet; until then
-these sets are read and predicted at LO, but not fitted.
+Their two-x FK tables come from :func:`dy_dataset_fk_table`. The higher orders are not built
+yet, so these sets are read and predicted at LO, but not fitted.
 """
 
 from __future__ import annotations
