@@ -58,8 +58,11 @@ def pythia_drell_yan(
     inputs,
     events: int = 100_000,
     seed: int = 1,
+    photon: bool = False,
 ) -> dict[str, float]:
-    """PYTHIA's LO p p -> gamma*/Z -> mu+ mu- with m_mumu in ``window`` (GeV), the proton PDF
+    """PYTHIA's LO p p -> gamma*/Z -> mu+ mu- (with ``photon``: gamma gamma -> mu+ mu-, the
+    photon PDF of the set, factorisation scale M, p_T-hat above half the cut) with m_mumu in
+    ``window`` (GeV), the proton PDF
     ``member_file`` for both beams, no shower, alpha fixed, and sin^2 theta_W, M_Z, Gamma_Z of
     ``inputs`` (a :class:`obsforge.pdffit.drell_yan.DYInputs`; PYTHIA allows alpha only at
     alpha(M_Z) = 0.00781751 or alpha(0)). Returns ``sigma_pb``, ``sigma_err_pb`` and
@@ -72,9 +75,16 @@ def pythia_drell_yan(
     modes = {0.00781751: -1, 0.00729735: 0}
     if round(inputs.alpha, 8) not in modes:
         raise ValueError(f"alpha = {inputs.alpha}: PYTHIA fixes it at one of {sorted(modes)}")
+    if photon and not cuts.pt_min > 0:
+        raise ValueError("photon = True: gamma gamma -> mu mu needs a muon p_T cut (pt_min > 0)")
+    process = (
+        ["PhotonCollision:gmgm2mumu = on", "SigmaProcess:factorScale2 = 4",
+         f"PhaseSpace:pTHatMin = {cuts.pt_min / 2!r}"]
+        if photon
+        else ["WeakSingleBoson:ffbar2gmZ = on", "23:onMode = off", "23:onIfAny = 13"]
+    )  # fmt: skip
     settings = [
-        f"Beams:eCM = {sqrt_s!r}", "WeakSingleBoson:ffbar2gmZ = on", "23:onMode = off",
-        "23:onIfAny = 13", f"PhaseSpace:mHatMin = {window[0]!r}",
+        f"Beams:eCM = {sqrt_s!r}", *process, f"PhaseSpace:mHatMin = {window[0]!r}",
         f"PhaseSpace:mHatMax = {window[1]!r}", f"PDF:pSet = LHAGrid1:{Path(member_file)}",
         "PartonLevel:ISR = off", "PartonLevel:FSR = off", "PartonLevel:MPI = off",
         "HadronLevel:all = off", "BeamRemnants:primordialKT = off",

@@ -34,7 +34,10 @@ __all__ = [
     "acceptance",
     "bin_nodes",
     "dy_bin_cross_sections",
+    "max_cos",
     "partonic_cross_section",
+    "photon_angular",
+    "photon_bin_cross_sections",
 ]
 
 GEV2_TO_PB = 0.3893793721e9
@@ -83,14 +86,29 @@ def partonic_cross_section(m: np.ndarray, charge: float, t3: float, inputs: DYIn
     return np.pi * inputs.alpha**2 * total / (3 * m2 * N_C)
 
 
-def acceptance(m: np.ndarray, y: np.ndarray, cuts: LeptonCuts) -> np.ndarray:
-    """The fraction of l+ l- pairs of mass ``m`` and rapidity ``y`` (broadcast) with both
-    leptons inside ``cuts``: (3/4)(a + a^3/3) with a the largest |cos theta*| allowed."""
+def max_cos(m: np.ndarray, y: np.ndarray, cuts: LeptonCuts) -> np.ndarray:
+    """a(M, y): the largest |cos theta*| with both leptons inside ``cuts`` (broadcast)."""
     m, y = np.broadcast_arrays(np.asarray(m, dtype=np.float64), np.asarray(y, dtype=np.float64))
     a = np.sqrt(np.clip(1 - (2 * cuts.pt_min / m) ** 2, 0, 1))
     if cuts.eta_max is not None:
         a = np.minimum(a, np.tanh(np.clip(cuts.eta_max - np.abs(y), 0, None)))
+    return a
+
+
+def acceptance(m: np.ndarray, y: np.ndarray, cuts: LeptonCuts) -> np.ndarray:
+    """The fraction of l+ l- pairs of mass ``m`` and rapidity ``y`` (broadcast) with both
+    leptons inside ``cuts``: (3/4)(a + a^3/3) with a the largest |cos theta*| allowed."""
+    a = max_cos(m, y, cuts)
     return 0.75 * (a + a**3 / 3)
+
+
+def photon_angular(a: np.ndarray) -> np.ndarray:
+    """integral over |c| < a of (1 + c^2) / (1 - c^2) dc = 2 [ln((1 + a) / (1 - a)) - a]: the
+    angular factor of gamma gamma -> l+ l- (massless leptons), finite only with a p_T cut."""
+    a = np.asarray(a, dtype=np.float64)
+    if np.any(a >= 1):
+        raise ValueError("photon-induced pairs need a lepton p_T cut (pt_min > 0)")
+    return 2 * (np.log1p(a) - np.log1p(-a) - a)
 
 
 def _mass_pieces(
@@ -130,11 +148,12 @@ def bin_nodes(
     cuts: LeptonCuts,
     inputs: DYInputs,
     nodes: int = 8,
+    angular: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
     """The quadrature of :func:`dy_bin_cross_sections`: (bin, M, y (n,), w (n,)) such that
     sigma_bin = sum over the yielded nodes of w sum_q sigma_hat_q(M) [q(x1) qbar(x2) +
     qbar(x1) q(x2)] (number densities, GeV^-2 -> pb not applied), w carrying the quadrature
-    weights in M and y, 2M / s and the lepton acceptance."""
+    weights in M and y, 2M / s and the lepton acceptance, or ``angular(a)`` in its place."""
     m_edges, y_edges = np.atleast_2d(m_edges), np.atleast_2d(y_edges)
     t, w = np.polynomial.legendre.leggauss(nodes)
     s = sqrt_s**2
@@ -148,7 +167,9 @@ def bin_nodes(
                 pieces = _rapidity_pieces(lo, hi, m, cuts)
                 ys = np.concatenate([0.5 * (e - d) * t + 0.5 * (e + d) for d, e in pieces])
                 wys = np.concatenate([0.5 * (e - d) * w for d, e in pieces])
-                yield b, float(m), ys, wm * wys * 2 * m / s * acceptance(m, ys, cuts)
+                a = max_cos(m, ys, cuts)
+                factor = 0.75 * (a + a**3 / 3) if angular is None else angular(a)
+                yield b, float(m), ys, wm * wys * 2 * m / s * factor
 
 
 def dy_bin_cross_sections(
@@ -174,4 +195,30 @@ def dy_bin_cross_sections(
                     + xfxq(-pid, x1, m) * xfxq(pid, x2, m)) / (x1 * x2)  # fmt: skip
             lum = lum + sigma * pair
         out[b] += np.dot(weight, lum) * GEV2_TO_PB
+    return out
+
+
+def photon_bin_cross_sections(
+    xfxq: Callable[[int, np.ndarray, float], np.ndarray],
+    m_edges: np.ndarray,
+    y_edges: np.ndarray,
+    sqrt_s: float,
+    cuts: LeptonCuts,
+    alpha: float = DYInputs.alpha,
+    nodes: int = 8,
+) -> np.ndarray:
+    """sigma (pb) of photon-induced p p -> gamma gamma -> l+ l- in the bins of
+    :func:`dy_bin_cross_sections`, from the photon PDF (pid 22) of ``xfxq``:
+
+        d sigma_hat / dc = 2 pi alpha^2 / M^2 (1 + c^2) / (1 - c^2),
+
+    integrated over the leptons inside ``cuts`` (:func:`photon_angular`; a p_T cut is
+    required)."""
+    out = np.zeros(len(np.atleast_2d(m_edges)))
+    nodes_ = bin_nodes(m_edges, y_edges, sqrt_s, cuts, DYInputs(alpha=alpha), nodes,
+                       angular=photon_angular)  # fmt: skip
+    for b, m, ys, weight in nodes_:
+        x1, x2 = m / sqrt_s * np.exp(ys), m / sqrt_s * np.exp(-ys)
+        pair = xfxq(22, x1, m) * xfxq(22, x2, m) / (x1 * x2)
+        out[b] += np.dot(weight, pair) * 2 * np.pi * alpha**2 / m**2 * GEV2_TO_PB
     return out
