@@ -47,6 +47,7 @@ from obsforge.training import TrainingConfig
 
 __all__ = ["WWRealisticStudy", "run_ww_realistic"]
 
+MAX_CHUNKS = 100  # per process: chunk j of process i has seed 10000 seed + 100 i + j
 WW_REALISTIC_VERSION = 2  # 2: chunks written to the run folder, so a rerun resumes
 
 
@@ -78,6 +79,12 @@ class WWRealisticStudy(Config):
         for process, n in self.events.items():
             if not 1000 <= n <= MAX_COUNT:
                 raise ValueError(f"events.{process} = {n}: allowed 1000 <= n <= {MAX_COUNT}")
+            if -(-n // self.chunk_size) > MAX_CHUNKS:  # the chunk seeds leave room for 100
+                raise ValueError(
+                    f"events.{process} = {n} in chunks of {self.chunk_size} makes more than "
+                    f"{MAX_CHUNKS} chunks; raise chunk_size to at least {-(-n // MAX_CHUNKS)} "
+                    "(memory is bounded by PYTHIA's batch, not by the chunk)"
+                )
         return self
 
 

@@ -19,6 +19,8 @@ def test_bad_inputs_are_refused():
         validate_config(WWRealisticStudy, {"events": {"zz": 10_000}})
     with pytest.raises(ConfigError, match=r"events.zz = 10: allowed 1000 <= n"):
         validate_config(WWRealisticStudy, {"events": {"ww": 10_000, "zz": 10}})
+    with pytest.raises(ConfigError, match=r"more than 100 chunks; raise chunk_size to at least"):
+        validate_config(WWRealisticStudy, {"events": {"ww": 10_000_000}})
 
 
 @pytest.mark.integration
