@@ -32,6 +32,7 @@ from pydantic import Field
 from torch import nn
 
 from obsforge.config import MAX_COUNT, Config
+from obsforge.observables.classifier import WeightedClassifier, mlp
 from obsforge.observables.ww_reco import object_features, parton_objects, smear_objects
 from obsforge.training import TrainingConfig
 
@@ -40,6 +41,7 @@ __all__ = [
     "PurityClassifier",
     "RecoSettings",
     "ScoreRegressor",
+    "information_with_backgrounds",
     "reco_features",
     "sally_information",
     "train_purity",
@@ -96,13 +98,7 @@ class ScoreRegressor(nn.Module):
         layers: int = 3,
     ) -> None:
         super().__init__()
-        blocks: list[nn.Module] = []
-        width = n_features
-        for _ in range(layers):
-            blocks += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        blocks.append(nn.Linear(width, n_outputs))
-        self.net = nn.Sequential(*blocks)
+        self.net = mlp(n_features, n_outputs, hidden, layers)
         self.register_buffer("metric", torch.as_tensor(metric, dtype=torch.float32))
         self.register_buffer("x_mean", torch.as_tensor(x_mean, dtype=torch.float32))
         self.register_buffer("x_std", torch.as_tensor(x_std, dtype=torch.float32))
@@ -191,42 +187,19 @@ def sally_information(
     }
 
 
-class PurityClassifier(nn.Module):
-    """p_hat(x) = S / (S + B): an MLP classifier trained with balanced classes (each class's
-    weights summing to one), whose output q = S_n / (S_n + B_n) of the normalised densities is
-    turned into the purity with the class totals: p = sigma_S q / (sigma_S q + sigma_B (1 - q))."""
+class PurityClassifier(WeightedClassifier):
+    """p_hat(x) = S / (S + B): a weighted classifier trained with balanced classes (each
+    class's weights summing to one), whose output q = S_n / (S_n + B_n) of the normalised
+    densities is turned into the purity with the class totals:
+    p = sigma_S q / (sigma_S q + sigma_B (1 - q))."""
 
     def __init__(self, n_features, x_mean, x_std, sigma_s, sigma_b, hidden=64, layers=2) -> None:
-        super().__init__()
-        blocks: list[nn.Module] = []
-        width = n_features
-        for _ in range(layers):
-            blocks += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        blocks.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*blocks)
-        self.register_buffer("x_mean", torch.as_tensor(x_mean, dtype=torch.float32))
-        self.register_buffer("x_std", torch.as_tensor(x_std, dtype=torch.float32))
+        super().__init__(n_features, x_mean, x_std, hidden, layers)
         self.register_buffer("log_ratio", torch.tensor(float(np.log(sigma_s / sigma_b))))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The logit of the balanced classifier q."""
-        return self.net((x - self.x_mean) / self.x_std)[:, 0]
-
-    def loss(self, x: torch.Tensor, label: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        per_event = nn.functional.binary_cross_entropy_with_logits(
-            self(x), label[:, 0], reduction="none"
-        )
-        return (weights * per_event).sum() / weights.sum()
-
-    @torch.no_grad()
     def purity(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
         """p_hat(x) (B,): logit q + ln(sigma_S / sigma_B) through the sigmoid."""
-        out = []
-        for start in range(0, len(x), batch):
-            xb = torch.as_tensor(x[start : start + batch], dtype=torch.float32)
-            out.append(torch.sigmoid(self(xb) + self.log_ratio).double().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        return 1 / (1 + np.exp(-(self.log_odds(x, batch) + float(self.log_ratio))))
 
 
 def train_purity(
@@ -263,3 +236,56 @@ def train_purity(
 
     history = train(model, tensors(~validation), tensors(validation), training, checkpoint)
     return model.cpu().eval(), history
+
+
+def information_with_backgrounds(
+    x: np.ndarray,
+    signal: np.ndarray,
+    alpha: np.ndarray,
+    folded: np.ndarray,
+    weight: np.ndarray,
+    parton: np.ndarray,
+    luminosity: float,
+    couplings: tuple[str, ...],
+    purity_training,
+    sally_training,
+    checkpoints,
+) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The information of selected events x (B, m) (``signal`` (B,) bool, cross-section
+    ``weight`` (B,); for signal the parton-level score ``alpha`` (B, n) and its q/qbar-folded
+    ``folded``), column by column against ``parton``, the parton-level Fisher matrix of all
+    signal events: selected (alpha), + backgrounds (alpha, purity), q/qbar unknown (folded),
+    detector (SALLY) and detector + backgrounds. Every other event trains the purity
+    classifier (all) and SALLY (signal); the Fisher matrices come from the other half, weights
+    doubled. ``checkpoints``: a folder for the two trainings' checkpoints. Returns (Fisher
+    matrices, bounds, retained fractions, mean purity, epochs), and the test signal's purity
+    and weights."""
+    from obsforge.observables.fisher import bounds, fisher_unbinned, retained_fraction
+
+    train = np.arange(len(x)) % 2 == 0
+    test, fit = ~train & signal, train & signal
+    purity_model, purity_history = train_purity(
+        x[train], signal[train], weight[train], purity_training,
+        checkpoint=checkpoints / "purity-checkpoint.pt",
+    )  # fmt: skip
+    sally, sally_history = train_sally(
+        x[fit], alpha[fit], weight[fit], sally_training,
+        checkpoint=checkpoints / "sally-checkpoint.pt",
+    )  # fmt: skip
+    purity, score, w_test = purity_model.purity(x[test]), sally.predict(x[test]), 2 * weight[test]
+    fisher = {
+        "parton": parton,
+        "selected": fisher_unbinned(alpha[test], w_test, luminosity),
+        "selected_backgrounds": fisher_unbinned(alpha[test], w_test * purity, luminosity),
+        "selected_folded": fisher_unbinned(folded[test], w_test, luminosity),
+        "detector": fisher_unbinned(score, w_test, luminosity),
+        "detector_backgrounds": fisher_unbinned(score, w_test * purity, luminosity),
+    }
+    result = {
+        "purity_mean": float(np.average(purity, weights=w_test)),
+        "epochs": {"purity": len(purity_history), "sally": len(sally_history)},
+        "fisher": {k: f.tolist() for k, f in fisher.items()},
+        "bounds": {k: bounds(f, couplings) for k, f in fisher.items()},
+        "retained": {k: retained_fraction(f, parton) for k, f in fisher.items()},
+    }
+    return result, purity, w_test

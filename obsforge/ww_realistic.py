@@ -29,11 +29,9 @@ from obsforge.events.ww_amplitude import COUPLINGS
 from obsforge.events.ww_pythia import PROCESSES, background_batches, hard_momenta
 from obsforge.observables.fisher import (
     FisherAccumulator,
-    bounds,
     optimal_observables,
-    retained_fraction,
 )
-from obsforge.observables.sally import DetectorConfig, train_purity, train_sally
+from obsforge.observables.sally import DetectorConfig, information_with_backgrounds
 from obsforge.observables.ww_reco import (
     SelectionConfig,
     cut_flow,
@@ -88,12 +86,8 @@ class WWRealisticStudy(Config):
         return self
 
 
-def _stem(process: str, seed: int) -> str:
-    return f"{process}-{seed}"
-
-
 def _outputs(task: dict[str, Any]) -> list[str]:
-    stem = _stem(task["process"], task["seed"])
+    stem = f"{task['process']}-{task['seed']}"
     return [f"events-{stem}.npz", f"chunk-{stem}.json"]
 
 
@@ -144,10 +138,6 @@ def _load(stage: StageDir, chunk: dict[str, Any]) -> dict[str, Any]:
         return {**chunk, **{k: arrays[k] for k in arrays.files}}
 
 
-def _fisher(alpha, weight, lumi) -> np.ndarray:
-    return lumi * np.einsum("b,bi,bj->ij", weight, alpha, alpha)
-
-
 def run_ww_realistic(study: WWRealisticStudy, execution: Execution | None = None) -> StageResult:
     """Cut flow, efficiencies and purities; bounds from parton level to detector + backgrounds."""
     from obsforge.ww_report import cut_flow_table, plot_realistic
@@ -177,40 +167,14 @@ def run_ww_realistic(study: WWRealisticStudy, execution: Execution | None = None
         np.concatenate([c[k] for c in parts]) for k in ("x", "truth", "alpha", "folded")
     )
     lumi = study.luminosity_ab * 1e6
-    train = np.arange(len(x)) % 2 == 0
-    test = ~train & signal
-    purity_model, purity_history = train_purity(
-        x[train], signal[train], weight[train], study.purity,
-        checkpoint=stage.path / "purity-checkpoint.pt",
-    )  # fmt: skip
-    fit = train & signal
-    sally, sally_history = train_sally(
-        x[fit], alpha[fit], weight[fit], study.sally, checkpoint=stage.path / "sally-checkpoint.pt"
-    )
-    purity = purity_model.purity(x[test])
-    score = sally.predict(x[test])
-    w_test = 2 * weight[test]  # the test half stands for the whole
     parton = sum(c["parton"] for c in parts if c["process"] == "ww")  # sum alpha alpha^T
-    fisher = {
-        "parton": lumi * parton * sigma["ww"] / study.events["ww"],
-        "selected": _fisher(alpha[test], w_test, lumi),
-        "selected_backgrounds": _fisher(alpha[test], w_test * purity, lumi),
-        "selected_folded": _fisher(folded[test], w_test, lumi),
-        "detector": _fisher(score, w_test, lumi),
-        "detector_backgrounds": _fisher(score, w_test * purity, lumi),
-    }
+    columns, purity, w_test = information_with_backgrounds(
+        x, signal, alpha, folded, weight, lumi * parton * sigma["ww"] / study.events["ww"],
+        lumi, tuple(study.couplings), study.purity, study.sally, stage.path,
+    )  # fmt: skip
     flow = cut_flow_table(parts, sigma, study.events)
-    result = {
-        "couplings": study.couplings,
-        "luminosity_ab": study.luminosity_ab,
-        "sigma_pb": sigma,
-        "cut_flow": flow,
-        "purity_mean": float(np.average(purity, weights=w_test)),
-        "epochs": {"purity": len(purity_history), "sally": len(sally_history)},
-        "fisher": {k: f.tolist() for k, f in fisher.items()},
-        "bounds": {k: bounds(f, tuple(study.couplings)) for k, f in fisher.items()},
-        "retained": {k: retained_fraction(f, fisher["parton"]) for k, f in fisher.items()},
-    }
+    result = {"couplings": study.couplings, "luminosity_ab": study.luminosity_ab,
+              "sigma_pb": sigma, "cut_flow": flow, **columns}  # fmt: skip
     for name in ("purity", "sally"):
         (stage.path / f"{name}-checkpoint.pt").unlink(missing_ok=True)
     stage.write_json("ww_realistic.json", result)

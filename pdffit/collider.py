@@ -25,6 +25,19 @@ COMMON = ["Beams:eCM = 13000.", "PartonLevel:all = off", "HadronLevel:all = off"
 MILLIBARN_TO_PICOBARN = 1e9
 
 
+def _initialised(settings: list[str], what: str):
+    """A PYTHIA instance with ``settings``, initialised (RuntimeError naming ``what`` if not)."""
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for setting in settings:
+        if not pythia.readString(setting):
+            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
+    if not pythia.init():
+        raise RuntimeError(f"PYTHIA failed to initialise {what}")
+    return pythia
+
+
 def pythia_cross_section(
     member_file: str | Path, process: str, events: int = 20_000, seed: int = 1
 ) -> tuple[float, float]:
@@ -36,15 +49,13 @@ def pythia_cross_section(
         raise FileNotFoundError(f"{path}: no such LHAPDF member file")
     if events < 1 or not 0 <= seed <= 900_000_000:
         raise ValueError(f"events = {events}, seed = {seed}: need events >= 1, 0 <= seed <= 9e8")
-    import pythia8mc
-
-    pythia = pythia8mc.Pythia("", False)
-    for setting in (*COMMON, f"Random:seed = {seed}", *PROCESSES[process],
-                    f"PDF:pSet = LHAGrid1:{path}"):  # fmt: skip
-        if not pythia.readString(setting):
-            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
-    if not pythia.init():
-        raise RuntimeError(f"PYTHIA failed to initialise {process} with {path}")
+    settings = [
+        *COMMON,
+        f"Random:seed = {seed}",
+        *PROCESSES[process],
+        f"PDF:pSet = LHAGrid1:{path}",
+    ]
+    pythia = _initialised(settings, f"{process} with {path}")
     pythia.nextBatch(events, "fail")
     info = pythia.infoPython()
     return info.sigmaGen() * MILLIBARN_TO_PICOBARN, info.sigmaErr() * MILLIBARN_TO_PICOBARN
@@ -70,7 +81,6 @@ def pythia_drell_yan(
     :class:`~obsforge.pdffit.drell_yan.LeptonCuts`), with its binomial ``fraction_err``."""
     import awkward as ak
     import numpy as np
-    import pythia8mc
 
     modes = {0.00781751: -1, 0.00729735: 0}
     if round(inputs.alpha, 8) not in modes:
@@ -94,12 +104,7 @@ def pythia_drell_yan(
         f"23:m0 = {inputs.m_z!r}", f"23:mWidth = {inputs.gamma_z!r}",
         "Print:quiet = on", "Next:numberCount = 0", "Random:setSeed = on", f"Random:seed = {seed}",
     ]  # fmt: skip
-    pythia = pythia8mc.Pythia("", False)
-    for setting in settings:
-        if not pythia.readString(setting):
-            raise RuntimeError(f"PYTHIA refused the setting {setting!r}")
-    if not pythia.init():
-        raise RuntimeError(f"PYTHIA failed to initialise Drell-Yan with {member_file}")
+    pythia = _initialised(settings, f"Drell-Yan with {member_file}")
     batch = pythia.nextBatch(events, "fail")
     mu = batch.prt[(abs(batch.prt.id) == 13) & (batch.prt.status > 0)]
     pt = np.hypot(mu.p.px, mu.p.py)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from pydantic import Field
-from torch import nn
 
 from obsforge.config import Config
+from obsforge.observables.classifier import WeightedClassifier
 from obsforge.training import TrainingConfig, train
 
 __all__ = ["BDTConfig", "CPClassifier", "ClassifierConfig", "train_bdt", "train_classifier"]
@@ -42,42 +42,9 @@ class BDTConfig(Config):
     seed: int = Field(0, ge=0)
 
 
-class CPClassifier(nn.Module):
-    """MLP logit s(x); ``loss(x, label, w)`` is the weighted binary cross entropy."""
-
-    def __init__(
-        self, n_features: int, mean: np.ndarray, std: np.ndarray, hidden: int, layers: int
-    ):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
-        blocks: list[nn.Module] = []
-        width = n_features
-        for _ in range(layers):
-            blocks += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        blocks.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*blocks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - self.mean) / self.std).squeeze(-1)
-
-    def loss(self, x: torch.Tensor, label: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        per_event = nn.functional.binary_cross_entropy_with_logits(
-            self(x), label[:, 0], reduction="none"
-        )
-        return (w * per_event).sum() / w.sum()
-
-    def log_odds(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-        """s(x) for a numpy array of features."""
-        self.eval()
-        device = self.mean.device
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(x), batch_size):
-                chunk = torch.as_tensor(x[start : start + batch_size], dtype=torch.float32)
-                out.append(self(chunk.to(device)).cpu().numpy())
-        return np.concatenate(out).astype(np.float64)
+class CPClassifier(WeightedClassifier):
+    """MLP logit s(x); ``loss(x, label, w)`` is the weighted binary cross entropy
+    (:class:`obsforge.observables.classifier.WeightedClassifier`)."""
 
 
 def _doubled(x, w_plus, w_minus):
