@@ -5,7 +5,12 @@ epoch of one batched model of R replicas, against R times the time per epoch of 
 replica model (what fitting replicas one by one costs). Also the projected time of a full
 100-replica fit at ``--epochs`` epochs. Result: benchmarks/results/pdffit.json.
 
+With ``--drell-yan``: the cost of the Drell-Yan sets of the pdffit-dy runcard, the time per
+epoch of one batched model with the DIS sets alone and with DIS + Drell-Yan, and of the
+Drell-Yan bilinear forms alone (forward and backward). Result: results/pdffit_dy.json.
+
     python benchmarks/bench_pdffit.py [--replicas 100] [--epochs 60]
+    python benchmarks/bench_pdffit.py --drell-yan --replicas 100 --epochs 60
 """
 
 from __future__ import annotations
@@ -51,12 +56,48 @@ def dask_seconds_per_epoch(datasets, tables, replicas: int, epochs: int, workers
     return (time.perf_counter() - start) / epochs
 
 
+def drell_yan(replicas: int, epochs: int) -> dict:
+    """Seconds per epoch, DIS alone vs DIS + Drell-Yan (pdffit-dy), and the Drell-Yan forms."""
+    from obsforge.config import load_config
+    from obsforge.pdffit.data import DATASETS as DIS
+    from obsforge.pdffit.runcard import PDFRunCard, load_data
+
+    card = load_config(PDFRunCard, "pdffit-dy", [])
+    datasets, tables = load_data(card)
+    dis = [i for i, d in enumerate(datasets) if d.name in DIS]
+    alone = seconds_per_epoch([datasets[i] for i in dis], [tables[i] for i in dis], replicas,
+                              epochs)  # fmt: skip
+    both = seconds_per_epoch(datasets, tables, replicas, epochs)
+    kernels = [t.kernel() for i, t in enumerate(tables) if i not in dis]
+    f = torch.rand(replicas, len(tables[0].x), 8, dtype=torch.float64, requires_grad=True)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        sum(k(f).sum() for k in kernels).backward()
+    forms = (time.perf_counter() - start) / epochs
+    return {
+        "replicas": replicas,
+        "points_dis": sum(len(datasets[i]) for i in dis),
+        "points_dy": sum(len(d) for i, d in enumerate(datasets) if i not in dis),
+        "threads": torch.get_num_threads(),
+        "dis_s_per_epoch": alone,
+        "dis_dy_s_per_epoch": both,
+        "dy_forms_forward_backward_s": forms,
+        "dis_dy_over_dis": both / alone,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--drell-yan", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    if args.drell_yan:
+        result = drell_yan(args.replicas, args.epochs)
+        print(result)
+        atomic_write_json(RESULTS / "pdffit_dy.json", result)
+        return
     names = sorted(DATASETS)
     datasets = [apply_cuts(load_dataset(n)) for n in names]
     tables = [load_fk_table(n) for n in names]

@@ -38,10 +38,10 @@ __all__ = ["PDFRunCard", "plot_pdfs", "replica_fitter", "report_lines", "run_pdf
 
 log = logging.getLogger(__name__)
 
-PDFFIT_VERSION = 7  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
+PDFFIT_VERSION = 8  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
 # 4: heavy-quark scheme (FK tables per scheme); 5: fit time in timing.json, not fit.json;
 # 6: positivity and integrability on, the exact reference reader, the NNPDF-like LHAPDF grid;
-# 7: positivity also at Q0 and for the charm
+# 7: positivity also at Q0 and for the charm; 8: Drell-Yan sets, quadratic SMEFT terms
 
 
 def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batch: int,
@@ -58,7 +58,14 @@ def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batc
     return fit_replicas(data, rows.stop - rows.start, seed, progress=progress, **options)
 
 
-EXTRAS = ("kfactors", "positivity", "positivity_x", "integrability_x", "integrability_basis")
+EXTRAS = (
+    "kfactors",
+    "kfactors_quadratic",
+    "positivity",
+    "positivity_x",
+    "integrability_x",
+    "integrability_basis",
+)
 
 
 def replica_fitter(card: PDFRunCard, execution: Execution | None):

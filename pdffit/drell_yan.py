@@ -29,12 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CHIRALITIES",
     "DYInputs",
     "LeptonCuts",
     "acceptance",
     "bin_nodes",
     "dy_bin_cross_sections",
     "max_cos",
+    "neutron",
+    "partonic_contact_terms",
     "partonic_cross_section",
     "photon_angular",
     "photon_bin_cross_sections",
@@ -64,10 +67,19 @@ class LeptonCuts:
     eta_max: float | None = None
 
 
-def partonic_cross_section(m: np.ndarray, charge: float, t3: float, inputs: DYInputs):
+def partonic_cross_section(
+    m: np.ndarray, charge: float, t3: float, inputs: DYInputs,
+    contact: dict[str, float] | None = None,
+) -> np.ndarray:  # fmt: skip
     """sigma_hat(q qbar -> gamma*/Z -> l+ l-) in GeV^-2 at s_hat = M^2, averaged over colours
     and spins, for a quark of ``charge`` and weak isospin ``t3``: pi alpha^2 (P + Q) /
     (3 M^2 N_c) with P (Q) the sum of |A_ij|^2 over equal (opposite) helicities.
+
+    ``contact``: four-fermion contact terms eta_ij (GeV^-2) by chirality, lepton first
+    ("LL", "LR", "RL", "RR"), as in DIS (:mod:`obsforge.pdffit.smeft`). The DIS amplitude
+    e^2 Q_e Q_q / Q^2 + ... + eta, continued from Q^2 = -t to -s, makes each amplitude
+    A_ij - eta_ij M^2 / (4 pi alpha): the same operator interferes with the opposite sign in
+    Drell-Yan and in DIS.
 
     >>> round(float(partonic_cross_section(np.array([10.0]), 2 / 3, 0.5,
     ...       DYInputs(sin2w=0.2230, m_z=1e6))[0] * 3 * 100 * 3 / (4 * np.pi / 132.18**2)), 4)
@@ -79,11 +91,34 @@ def partonic_cross_section(m: np.ndarray, charge: float, t3: float, inputs: DYIn
     z = propagator / (sw2 * (1 - sw2))
     g_q = {"L": t3 - charge * sw2, "R": -charge * sw2}
     g_l = {"L": -0.5 + sw2, "R": sw2}  # the charged lepton: Q = -1, T_3 = -1/2
+    contact = contact or {}
+    scale = m2 / (4 * np.pi * inputs.alpha)
     total = 0.0
     for i in "LR":
         for j in "LR":
-            total = total + np.abs(charge * -1.0 + g_q[i] * g_l[j] * z) ** 2
+            eta = contact.get(j + i, 0.0)
+            total = total + np.abs(charge * -1.0 + g_q[i] * g_l[j] * z - eta * scale) ** 2
     return np.pi * inputs.alpha**2 * total / (3 * m2 * N_C)
+
+
+CHIRALITIES = ("LL", "LR", "RL", "RR")  # lepton, quark
+
+
+def partonic_contact_terms(
+    m: np.ndarray, charge: float, t3: float, inputs: DYInputs
+) -> tuple[np.ndarray, np.ndarray]:
+    """The linear and quadratic coefficients (len(m), 4) of :data:`CHIRALITIES`:
+    sigma_hat(eta) = sigma_hat(0) + sum_ij (lin_ij eta_ij + quad_ij eta_ij^2) exactly, since
+    each eta enters one amplitude linearly (read off at eta = +-h)."""
+    h = 1e-6  # GeV^-2 (1 TeV^-2): the amplitudes change by O(1) at the masses of the data
+    zero = partonic_cross_section(m, charge, t3, inputs)
+    lin, quad = [], []
+    for ij in CHIRALITIES:
+        plus = partonic_cross_section(m, charge, t3, inputs, {ij: h})
+        minus = partonic_cross_section(m, charge, t3, inputs, {ij: -h})
+        lin.append((plus - minus) / (2 * h))
+        quad.append((plus + minus - 2 * zero) / (2 * h**2))
+    return np.stack(lin, axis=-1), np.stack(quad, axis=-1)
 
 
 def max_cos(m: np.ndarray, y: np.ndarray, cuts: LeptonCuts) -> np.ndarray:
@@ -180,22 +215,43 @@ def dy_bin_cross_sections(
     cuts: LeptonCuts = LeptonCuts(),
     inputs: DYInputs = DYInputs(),
     nodes: int = 8,
+    partonic: Callable[[float], dict[int, np.ndarray]] | None = None,
+    target: Callable[[int, np.ndarray, float], np.ndarray] | None = None,
 ) -> np.ndarray:
     """sigma (pb) of p p -> l+ l- in bins [m_lo, m_hi] x [y_lo, y_hi] of the pair, ``m_edges``
     and ``y_edges`` (B, 2) each, with Gauss-Legendre quadrature of ``nodes`` points per axis
     and piece (:func:`bin_nodes`). ``xfxq(pid, x, Q)`` is x f(x, Q) of the proton (PDG ids, an
-    array of x at one Q); the factorisation scale is M."""
-    out = np.zeros(len(np.atleast_2d(m_edges)))
+    array of x at one Q); the factorisation scale is M. ``partonic(M)``: per quark pid, n
+    coefficients (GeV^-2) in place of sigma_hat_q(M) (e.g. :func:`partonic_contact_terms`);
+    the result is then (B, n). ``target``: x f of the second hadron, at rapidity -y (default:
+    ``xfxq``; e.g. :func:`neutron`)."""
+    second = target or xfxq
+    if partonic is None:
+
+        def partonic(m: float) -> dict[int, np.ndarray]:
+            return {pid: partonic_cross_section(np.array([m]), charge, t3, inputs)
+                    for pid, (charge, t3) in QUARKS.items()}  # fmt: skip
+
+        return dy_bin_cross_sections(xfxq, m_edges, y_edges, sqrt_s, cuts, inputs, nodes,
+                                     partonic, target)[:, 0]  # fmt: skip
+    width = len(np.atleast_1d(next(iter(partonic(100.0).values()))))
+    out = np.zeros((len(np.atleast_2d(m_edges)), width))
     for b, m, ys, weight in bin_nodes(m_edges, y_edges, sqrt_s, cuts, inputs, nodes):
         x1, x2 = m / sqrt_s * np.exp(ys), m / sqrt_s * np.exp(-ys)
-        lum = np.zeros_like(ys)
-        for pid, (charge, t3) in QUARKS.items():
-            sigma = partonic_cross_section(np.array([m]), charge, t3, inputs)[0]
-            pair = (xfxq(pid, x1, m) * xfxq(-pid, x2, m)
-                    + xfxq(-pid, x1, m) * xfxq(pid, x2, m)) / (x1 * x2)  # fmt: skip
-            lum = lum + sigma * pair
-        out[b] += np.dot(weight, lum) * GEV2_TO_PB
+        for pid, c in partonic(m).items():
+            pair = (xfxq(pid, x1, m) * second(-pid, x2, m)
+                    + xfxq(-pid, x1, m) * second(pid, x2, m)) / (x1 * x2)  # fmt: skip
+            out[b] += np.dot(weight, pair) * np.atleast_1d(c) * GEV2_TO_PB
     return out
+
+
+ISOSPIN = {1: 2, 2: 1, -1: -2, -2: -1}  # the neutron's u is the proton's d (no other change)
+
+
+def neutron(xfxq: Callable[[int, np.ndarray, float], np.ndarray]):
+    """x f of the neutron from the proton's ``xfxq`` by isospin symmetry (u <-> d, ubar <->
+    dbar), as for the neutron of a deuteron target without nuclear corrections."""
+    return lambda pid, x, q: xfxq(ISOSPIN.get(pid, pid), x, q)
 
 
 def photon_bin_cross_sections(

@@ -39,6 +39,7 @@ from obsforge.pdffit.drell_yan import (
     DYInputs,
     LeptonCuts,
     dy_bin_cross_sections,
+    neutron,
     photon_bin_cross_sections,
 )
 
@@ -67,6 +68,7 @@ class DYSpec:
     m_first_edge: float | None = None  # the lowest mass edge, where the file gives midpoints only
     y_first_edge: float | None = None  # the same for rapidity, per mass bin
     photon_induced: bool = False  # the measurement includes gamma gamma -> l+ l-
+    deuteron_ratio: bool = False  # sigma(p d) / (2 sigma(p p)) at point kinematics (M, y)
 
 
 DY_DATASETS: dict[str, DYSpec] = {
@@ -82,7 +84,12 @@ DY_DATASETS: dict[str, DYSpec] = {
         "ATLAS_Z0_8TEV_HIMASS", "M-Y", None, 8000.0, LeptonCuts(40.0, 2.5), True, False,
         photon_induced=True,
     ),
+    "DYE866_Z0_800GEV_DW_RATIO": DYSpec(
+        "DYE866_Z0_800GEV_DW_RATIO", "PDXSECRATIO", None, 38.8, LeptonCuts(), False, False,
+        deuteron_ratio=True,
+    ),
 }  # fmt: skip
+POINT_WIDTH = 1e-4  # the half-width of the bins that stand for a point (M +- M w, y +- w)
 
 FULL_RAPIDITY = (-10.0, 10.0)  # wider than any LHC pair (|y| < ln(sqrt(s) / m) < 5.1)
 
@@ -128,7 +135,8 @@ def load_dy_dataset(name: str) -> Dataset:
     return Dataset(
         name=name,
         spec=DatasetSpec(
-            spec.setname, spec.observable, spec.variant, "DY", "proton", "DY", spec.sqrt_s
+            spec.setname, spec.observable, spec.variant, "DY", "proton",
+            "DY_RATIO" if spec.deuteron_ratio else "DY", spec.sqrt_s,
         ),  # fmt: skip
         x=m_mid / spec.sqrt_s,
         q2=m_mid**2,
@@ -158,10 +166,15 @@ def _bin_edges(kinematics: list[dict], spec: DYSpec) -> np.ndarray:
     rapidity range where it has no rapidity variable. Squared masses (m_ll2, m_Z2) are read
     as such."""
     first = kinematics[0]
-    m_key = next(k for k in first if k.startswith("m_") or k == "k1")
+    m_key = next(k for k in first if k.startswith("m_") or k in ("k1", "M2"))
     squared = m_key.endswith("2") and m_key != "k1"
     y_key = next((k for k in first if k in ("abs_y", "y")), None)
     root = np.sqrt if squared else (lambda v: v)
+    if spec.deuteron_ratio:  # point kinematics: narrow bins around (M, y)
+        m = np.array([root(b[m_key]["mid"]) for b in kinematics], dtype=np.float64)
+        y = np.array([b[y_key]["mid"] for b in kinematics], dtype=np.float64)
+        w = POINT_WIDTH
+        return np.stack([m * (1 - w), m * (1 + w), y - w, y + w], axis=1)
     if spec.m_first_edge is not None:
         mids = np.array([root(b[m_key]["mid"]) for b in kinematics], dtype=np.float64)
         mass = _from_midpoints(spec.m_first_edge, mids)
@@ -183,17 +196,30 @@ def _bin_edges(kinematics: list[dict], spec: DYSpec) -> np.ndarray:
 
 
 def dy_lo_predictions(
-    dataset: Dataset, xfxq, inputs: DYInputs | None = None, photon: bool = True
-) -> np.ndarray:
+    dataset: Dataset, xfxq, inputs: DYInputs | None = None, photon: bool = True,
+    partonic=None,
+) -> np.ndarray:  # fmt: skip
     """The LO prediction (N,) of a set from :func:`load_dy_dataset`, in the set's
     normalisation, with the PDF ``xfxq(pid, x, Q)`` for both protons (``inputs``: the
     electroweak inputs, :class:`DYInputs` by default); with ``photon``, gamma gamma -> l+ l-
-    added where the measurement includes it."""
+    added where the measurement includes it. ``partonic``: per-quark coefficients as in
+    :func:`~obsforge.pdffit.drell_yan.dy_bin_cross_sections`, the result then (N, n) and
+    without the photon term."""
     spec = DY_DATASETS[dataset.name]
     inputs = inputs or DYInputs()
     m, y = dataset.bins[:, :2], dataset.bins[:, 2:]
+    if spec.deuteron_ratio:
+        if partonic is not None:
+            raise ValueError(f"{dataset.name}: no contact terms for a cross-section ratio")
+        pp = dy_bin_cross_sections(xfxq, m, y, spec.sqrt_s, spec.cuts, inputs)
+        pn = dy_bin_cross_sections(xfxq, m, y, spec.sqrt_s, spec.cuts, inputs,
+                                   target=neutron(xfxq))  # fmt: skip
+        return (pp + pn) / (2 * pp)
 
     def bins_sigma(y_bins: np.ndarray) -> np.ndarray:
+        if partonic is not None:
+            return dy_bin_cross_sections(xfxq, m, y_bins, spec.sqrt_s, spec.cuts, inputs,
+                                         partonic=partonic)  # fmt: skip
         sigma = dy_bin_cross_sections(xfxq, m, y_bins, spec.sqrt_s, spec.cuts, inputs)
         if photon and spec.photon_induced:
             sigma = sigma + photon_bin_cross_sections(xfxq, m, y_bins, spec.sqrt_s, spec.cuts,
@@ -201,21 +227,28 @@ def dy_lo_predictions(
         return sigma
 
     sigma = bins_sigma(y)
+    width = np.ones(len(dataset))
     if spec.per_abs_y:
-        sigma = (sigma + bins_sigma(-y[:, ::-1])) / (y[:, 1] - y[:, 0])
+        sigma = sigma + bins_sigma(-y[:, ::-1])
+        width = width * (y[:, 1] - y[:, 0])
     if spec.per_gev:
-        sigma = sigma / (m[:, 1] - m[:, 0])
-    return sigma
+        width = width * (m[:, 1] - m[:, 0])
+    return sigma / width.reshape(-1, *([1] * (sigma.ndim - 1)))
 
 
 def dy_dataset_fk_table(dataset: Dataset, evolution, inputs: DYInputs | None = None):
     """The two-x FK table (N, 8, n_z, 8, n_z) of a set from :func:`load_dy_dataset` in the
     set's normalisation (:func:`obsforge.pdffit.dy_fktables.dy_fk_table`; per |y|: both signs
-    of y), and its input knots z (n_z,)."""
+    of y), its input knots z (n_z,) and, for a ratio, the denominator's table (else None):
+    sigma(p p) + sigma(p n) over 2 sigma(p p) for a deuteron ratio."""
     from obsforge.pdffit.dy_fktables import dy_fk_table
 
     spec = DY_DATASETS[dataset.name]
     bins = dataset.bins
+    if spec.deuteron_ratio:
+        pp, z = dy_fk_table(bins, spec.sqrt_s, spec.cuts, evolution, inputs)
+        pn, _ = dy_fk_table(bins, spec.sqrt_s, spec.cuts, evolution, inputs, neutron_target=True)
+        return pp + pn, z, 2 * pp
     if spec.per_abs_y:
         mirrored = np.concatenate([bins[:, :2], -bins[:, 3:1:-1]], axis=1)
         bins = np.concatenate([bins, mirrored])
@@ -227,4 +260,4 @@ def dy_dataset_fk_table(dataset: Dataset, evolution, inputs: DYInputs | None = N
         ]
     if spec.per_gev:
         fk = fk / (dataset.bins[:, 1] - dataset.bins[:, 0])[:, None, None, None, None]
-    return fk, z
+    return fk, z, None

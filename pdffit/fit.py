@@ -23,7 +23,6 @@ import numpy as np
 import torch
 
 from obsforge.pdffit.data import Dataset, correlated_groups, covariance, fluctuations
-from obsforge.pdffit.fktables import FKTable
 from obsforge.pdffit.model import PDFModel
 
 __all__ = [
@@ -45,7 +44,7 @@ class FitData:
     its training and validation points; per replica: pseudo-data."""
 
     names: list[str]
-    fk: list[torch.Tensor]  # (N_d, 8, n_x)
+    fk: list  # per dataset: f (R, n_x, 8) -> (R, N_d), the FK table's ``kernel()``
     data: list[np.ndarray]
     cov_exp: list[np.ndarray]
     cov_t0: list[np.ndarray]
@@ -56,6 +55,7 @@ class FitData:
     valid_weight: list[torch.Tensor]
     x: torch.Tensor
     kfactors: list[torch.Tensor] | None = None  # (N_d, n_ops): linear SMEFT K-factors
+    kfactors_quadratic: list[torch.Tensor] | None = None  # (N_d, n_ops, n_ops)
     positivity: torch.Tensor | None = None  # (n_flav, n_i, 8, n_x'): x f_flav(x_i, Q) operator
     positivity_x: torch.Tensor | None = None  # (n_x',): where it takes the PDF at Q0
     integrability_x: torch.Tensor | None = None  # (n_int,): x f_k(x, Q0) -> 0 there
@@ -83,7 +83,7 @@ def _masked_inverse(cov: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def prepare_fit_data(
     datasets: list[Dataset],
-    tables: list[FKTable],
+    tables: list,
     replicas: int,
     seed: int,
     training_fraction: float = 0.75,
@@ -120,7 +120,7 @@ def prepare_fit_data(
     rows = slice(None) if rows is None else rows
     out = FitData(
         names=[d.name for d in datasets],
-        fk=[torch.as_tensor(t.table) for t in tables],
+        fk=[t.kernel() for t in tables],
         data=[d.data for d in datasets],
         cov_exp=[covariance(d) for d in datasets],
         cov_t0=[covariance(d, t) for d, t in zip(datasets, t0_predictions, strict=True)],
@@ -185,13 +185,30 @@ def predictions(
     model: PDFModel, data: FitData, wilson: torch.Tensor | None = None, f=None
 ) -> list[torch.Tensor]:
     """(R, N_d) per dataset: FK x f (f = x f / x on the FK grid), times (1 + K . C_r) when
-    Wilson coefficients ``wilson`` (R, n_ops) are given (linear SMEFT, SIMUnet-style).
+    Wilson coefficients ``wilson`` (R, n_ops) are given (linear SMEFT, SIMUnet-style), plus
+    C_r . K2 . C_r with ``data.kfactors_quadratic``.
     ``f``: the PDF on the grid (R, n_x, 8) if already computed."""
     if f is None:
         f = model(data.x) / data.x[None, :, None]  # (R, n_x, 8)
-    out = [torch.einsum("nkj,rjk->rn", fk, f) for fk in data.fk]
+    out = [kernel(f) for kernel in data.fk]
     if wilson is not None and data.kfactors is not None:
-        out = [t * (1 + wilson @ k.T) for t, k in zip(out, data.kfactors, strict=True)]
+        out = [t * factor for t, factor in zip(out, smeft_factors(data, wilson), strict=True)]
+    return out
+
+
+def smeft_factors(data: FitData, wilson):
+    """Per dataset, 1 + K . C_r (+ C_r . K2 . C_r with ``data.kfactors_quadratic``) (R, N_d)
+    for Wilson coefficients ``wilson`` (R, n_ops), torch or numpy alike."""
+    quadratic = data.kfactors_quadratic or [None] * len(data.kfactors)
+    out = []
+    for k, k2 in zip(data.kfactors, quadratic, strict=True):
+        k = torch.as_tensor(k) if isinstance(wilson, torch.Tensor) else np.asarray(k)
+        factor = 1 + wilson @ k.T
+        if k2 is not None:
+            k2 = torch.as_tensor(k2) if isinstance(wilson, torch.Tensor) else np.asarray(k2)
+            lib = torch if isinstance(wilson, torch.Tensor) else np
+            factor = factor + lib.einsum("ri,nij,rj->rn", wilson, k2, wilson)
+        out.append(factor)
     return out
 
 
@@ -347,24 +364,30 @@ def fit_replicas(
     )  # fmt: skip
 
 
+def frozen_pdf_terms(data: FitData, central: list[np.ndarray], columns=slice(None)):
+    """Per correlated block of datasets: (block, F_b, g_b) with F_b = A^T W A the Fisher
+    information of the linear coefficients ``columns`` with the PDF frozen at ``central``
+    predictions (A = T0 K, W the inverse t0 covariance) and g_b = (D_r - T0) W A (R, n_ops)."""
+    if data.kfactors is None:
+        raise ValueError("no SMEFT K-factors in the fit data")
+    for block, cov in zip(data.blocks, data.block_cov_t0, strict=True):
+        t0 = np.concatenate([central[i] for i in block])
+        k = np.concatenate([np.asarray(data.kfactors[i])[:, columns] for i in block])
+        a = t0[:, None] * k
+        pseudo = np.concatenate([np.asarray(data.pseudo[i]) for i in block], axis=1)
+        w = np.linalg.inv(cov)
+        yield block, a.T @ w @ a, (pseudo - t0[None]) @ w @ a
+
+
 def fit_wilson_frozen_pdf(
     data: FitData, central: list[np.ndarray], only: int | None = None
 ) -> np.ndarray:
     """Wilson coefficients per replica with the PDF frozen at ``central`` predictions: the
-    chi2 is quadratic in C, so C_r = (A^T W A)^-1 A^T W (D_r - T0), A = T0 K (all points).
-    ``only``: fit that one coefficient alone (the others at zero); returns (R, 1)."""
-    if data.kfactors is None:
-        raise ValueError("no SMEFT K-factors in the fit data")
+    chi2 is quadratic in C, so C_r = (A^T W A)^-1 A^T W (D_r - T0), A = T0 K (all points;
+    linear terms only). ``only``: fit that one coefficient alone (the others at zero);
+    returns (R, 1)."""
     columns = slice(None) if only is None else slice(only, only + 1)
-    n_ops = data.kfactors[0][:, columns].shape[1]
-    replicas = data.pseudo[0].shape[0]
-    lhs = np.zeros((n_ops, n_ops))
-    rhs = np.zeros((replicas, n_ops))
-    for block, cov in zip(data.blocks, data.block_cov_t0, strict=True):
-        t0 = np.concatenate([central[i] for i in block])
-        a = t0[:, None] * np.concatenate([data.kfactors[i].numpy()[:, columns] for i in block])
-        pseudo = np.concatenate([data.pseudo[i].numpy() for i in block], axis=1)
-        w = np.linalg.inv(cov)
-        lhs += a.T @ w @ a
-        rhs += (pseudo - t0[None]) @ w @ a
+    terms = list(frozen_pdf_terms(data, central, columns))
+    lhs = sum(f for _, f, _ in terms)
+    rhs = sum(g for _, _, g in terms)
     return np.linalg.solve(lhs, rhs.T).T

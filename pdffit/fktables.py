@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from obsforge.atomic import atomic_path
 from obsforge.config import check_names
@@ -128,6 +129,19 @@ class FKTable:
     def predict(self, f_evol: np.ndarray) -> np.ndarray:
         """Predictions (R, N) from f_k(z_j, Q0) (not x f) of shape (R, 8, n_x)."""
         return np.einsum("nkj,rkj->rn", self.table, f_evol)
+
+    def kernel(self) -> LinearKernel:
+        return LinearKernel(self.table)
+
+
+class LinearKernel:
+    """:meth:`FKTable.predict` in torch, for f (R, n_x, 8) as the fit evaluates it."""
+
+    def __init__(self, table: np.ndarray) -> None:
+        self.table = torch.as_tensor(table)
+
+    def __call__(self, f: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("nkj,rjk->rn", self.table, f)
 
 
 def _scale_key(q2: float) -> float:

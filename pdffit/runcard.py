@@ -20,7 +20,9 @@ import torch
 from pydantic import Field, FilePath, field_validator, model_validator
 
 from obsforge.config import MAX_COUNT, Config, RunName, check_names
-from obsforge.pdffit.data import DATASETS, apply_cuts, fluctuations, load_dataset
+from obsforge.pdffit.data import DATASETS, Dataset, apply_cuts, fluctuations, load_dataset
+from obsforge.pdffit.dy_data import DY_DATASETS, load_dy_dataset
+from obsforge.pdffit.dy_fktables import load_dy_fk_table
 from obsforge.pdffit.fit import (
     POSITIVITY_TOLERANCE,
     FitData,
@@ -64,6 +66,12 @@ class PDFRunCard(Config):
     )
     q2_min: float = Field(3.49, gt=0, description="GeV^2")
     w2_min: float = Field(12.5, gt=0, description="GeV^2")
+    dy_m_min: float = Field(
+        45.0, gt=0,
+        description="collider Drell-Yan: bins from this lepton-pair mass (GeV); below, the NLO "
+        "K-factor of the inclusive mass distribution does not describe soft leptons near the "
+        "cuts",
+    )  # fmt: skip
     replicas: int = Field(100, ge=1, le=MAX_COUNT, description="Monte Carlo replicas")
     seed: int = Field(1, ge=0)
     training_fraction: float = Field(0.75, gt=0, lt=1)
@@ -109,6 +117,9 @@ class PDFRunCard(Config):
     )
     fluctuate: bool = Field(True, description="False: level-0 (no noise in the pseudo-data)")
     smeft: bool = Field(False, description="fit the e e q q Wilson coefficients with the PDF")
+    smeft_quadratic: bool = Field(
+        False, description="the SMEFT predictions with their quadratic terms (else linear)"
+    )
     smeft_operators: list[str] = Field(
         list(OPERATORS), min_length=1, description="the coefficients fitted (others are zero)"
     )
@@ -142,7 +153,13 @@ class PDFRunCard(Config):
     @field_validator("datasets")
     @classmethod
     def _known(cls, names: list[str]) -> list[str]:
-        return check_names("datasets", names, sorted(DATASETS))
+        check_names("datasets", names, sorted(DATASETS) + sorted(DY_DATASETS))
+        if all(name in DY_DATASETS for name in names):
+            raise ValueError(
+                f"datasets = {names}: name at least one DIS set (the fit's x grid and the "
+                "flavours Drell-Yan alone leaves open come from DIS)"
+            )
+        return names
 
     @field_validator("scheme")
     @classmethod
@@ -151,11 +168,12 @@ class PDFRunCard(Config):
 
     @model_validator(mode="after")
     def _tables_shipped(self) -> PDFRunCard:
-        missing = missing_fk_tables(self.datasets, self.scheme)
+        dis = [name for name in self.datasets if name in DATASETS]
+        missing = missing_fk_tables(dis, self.scheme)
         if missing:
             raise ValueError(
                 f"scheme = {self.scheme}: no FK tables for {len(missing)} of "
-                f"{len(self.datasets)} datasets ({', '.join(missing)}); build them all with "
+                f"{len(dis)} DIS datasets ({', '.join(missing)}); build them all with "
                 f"python scripts/build_fk_tables.py --scheme {self.scheme} --no-evolution "
                 f"--datasets {' '.join(missing)}"
             )
@@ -196,6 +214,30 @@ class FitOutcome:
 Fitter = Callable[[FitData, dict[str, Any]], FitResult]
 
 
+def load_data(card: PDFRunCard) -> tuple[list[Dataset], list]:
+    """The card's datasets after cuts and their FK tables: DIS sets with Q^2 and W^2 cuts and
+    their shipped tables; Drell-Yan sets (the collider ones from ``dy_m_min``) with their
+    tables on the DIS grid
+    (:func:`~obsforge.pdffit.dy_fktables.load_dy_fk_table`, built once into the cache)."""
+    dis = [name for name in card.datasets if name in DATASETS]
+    grid = load_fk_table(dis[0], card.scheme).x
+    datasets, tables = [], []
+    for name in card.datasets:
+        if name in DATASETS:
+            datasets.append(apply_cuts(load_dataset(name), card.q2_min, card.w2_min))
+            tables.append(load_fk_table(name, card.scheme))
+            continue
+        dataset = load_dy_dataset(name)
+        rows = np.arange(len(dataset))
+        if not DY_DATASETS[name].deuteron_ratio:  # the cut is for the collider sets
+            rows = np.flatnonzero(dataset.bins[:, 0] >= card.dy_m_min)
+        if rows.size == 0:
+            raise ValueError(f"dataset {name!r}: no bin from dy_m_min = {card.dy_m_min} GeV")
+        datasets.append(dataset.take(rows))
+        tables.append(load_dy_fk_table(name, grid).take(rows))
+    return datasets, tables
+
+
 def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     """Run ``card``: data, t0, closure pseudo-data, the replica fit, post-fit and validation.
 
@@ -208,8 +250,7 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
         def fit(data: FitData, recipe: dict[str, Any]) -> FitResult:
             return fit_replicas(data, card.replicas, card.seed, **fit_options(card))
 
-    datasets = [apply_cuts(load_dataset(n), card.q2_min, card.w2_min) for n in card.datasets]
-    tables = [load_fk_table(n, card.scheme) for n in card.datasets]
+    datasets, tables = load_data(card)
     x = tables[0].x
     t0, ref, ref_xf = None, None, None
     law_at = reference_pdf_at
@@ -235,7 +276,7 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     law = t0
     if card.inject:  # closure test: data = (law + fluctuation) x (1 + K . C_injected)
         c = np.array([card.inject.get(op, 0.0) for op in OPERATORS])
-        factors = [1 + k[0] @ c for k in kfactors]
+        factors = [1 + k[0] @ c + np.einsum("i,nij,j->n", c, k[1], c) for k in kfactors]
         datasets = [replace(d, data=d.data * r) for d, r in zip(datasets, factors, strict=True)]
         law = [t * r for t, r in zip(t0, factors, strict=True)]
     recipe = {
@@ -251,6 +292,9 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     fitted = [OPERATORS.index(op) for op in card.smeft_operators]
     if card.smeft:
         data.kfactors = [torch.as_tensor(k[0][:, fitted]) for k in kfactors]
+        if card.smeft_quadratic:
+            data.kfactors_quadratic = [torch.as_tensor(k[1][:, fitted][:, :, fitted])
+                                       for k in kfactors]  # fmt: skip
     result = fit(data, recipe)
     model = result.model
     wilson = getattr(model, "wilson", None)

@@ -21,6 +21,12 @@ and at LO, for e- p (the positron swaps the two y-dependences),
 
 The per-point K-factors are sigma = sigma_SM (1 + sum_i C_i K_i + sum_ij C_i C_j K_ij),
 computed with a fixed reference PDF (the SIMUnet approach, arXiv:2402.03308).
+
+In Drell-Yan (q qbar -> l+ l-) the same eta^q_ij enter the s-channel amplitudes
+(:func:`obsforge.pdffit.drell_yan.partonic_cross_section`), for every up-type (u, c) and
+down-type (d, s, b) quark alike, as in DIS; the K-factors are taken at LO with the lepton cuts
+and relative to the whole LO prediction (gamma gamma -> l+ l- included where measured)
+(:func:`dy_k_factors`).
 """
 
 from __future__ import annotations
@@ -30,7 +36,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["OPERATORS", "Electroweak", "dataset_k_factors", "k_factors", "scale_tev"]
+__all__ = [
+    "OPERATORS",
+    "Electroweak",
+    "dataset_k_factors",
+    "dy_k_factors",
+    "k_factors",
+    "scale_tev",
+]
 
 
 class Electroweak(NamedTuple):
@@ -133,12 +146,19 @@ def scale_tev(bound: float, coupling_squared: float = 4 * np.pi) -> float:
 
 
 def dataset_k_factors(datasets, pdf) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Linear and quadratic K-factors per dataset (:func:`k_factors`) with the quark PDFs of
-    ``pdf`` (an object with ``xf(pid, x, Q^2)``, e.g. the reference NNPDF3.1 NLO) at each point;
-    zero for datasets without Z exchange (fixed target, CC: not modelled)."""
+    """Linear and quadratic K-factors per dataset (:func:`k_factors`, :func:`dy_k_factors` for
+    Drell-Yan) with the quark PDFs of ``pdf`` (an object with ``xf(pid, x, Q^2)`` and
+    ``xfxq(pid, x, Q)``, e.g. the reference NNPDF3.1 NLO) at each point; zero for datasets
+    without Z exchange (fixed target, CC: not modelled)."""
     out = []
     for d in datasets:
         n = len(OPERATORS)
+        if d.spec.process == "DY":
+            out.append(dy_k_factors(d, pdf.xfxq))
+            continue
+        if d.spec.process == "DY_RATIO":  # fixed target, M < 20 GeV: (M / Lambda)^2 < 4e-4
+            out.append((np.zeros((len(d), n)), np.zeros((len(d), n, n))))
+            continue
         if d.spec.process != "NC":
             out.append((np.zeros((len(d), n)), np.zeros((len(d), n, n))))
             continue
@@ -148,3 +168,50 @@ def dataset_k_factors(datasets, pdf) -> list[tuple[np.ndarray, np.ndarray]]:
         qbar = {"u": pid[-2] + pid[-4], "d": pid[-1] + pid[-3] + pid[-5]}
         out.append(k_factors(d.x, d.q2, d.y, d.spec.projectile == "positron", q, qbar))
     return out
+
+
+def _operator_weights() -> dict[tuple[str, str], np.ndarray]:
+    """(quark type, lepton + quark chirality) -> d eta / d C (7,) in GeV^-2."""
+    return {
+        (quark, ij): np.array([ops.get(op, 0.0) for op in OPERATORS]) / LAMBDA_GEV**2
+        for quark, by_chirality in WEIGHTS.items()
+        for ij, ops in by_chirality.items()
+    }
+
+
+def dy_k_factors(dataset, xfxq) -> tuple[np.ndarray, np.ndarray]:
+    """Linear K (N, 7) and quadratic K (N, 7, 7) of a Drell-Yan set from
+    :func:`obsforge.pdffit.dy_data.load_dy_dataset`, with the PDF ``xfxq(pid, x, Q)``: each
+    contact term enters one helicity amplitude linearly, so sigma is exactly quadratic in C and
+    the K-factors follow from the bin integrals of the linear and quadratic partonic
+    coefficients (:func:`~obsforge.pdffit.drell_yan.partonic_contact_terms`)."""
+    from obsforge.pdffit.drell_yan import CHIRALITIES, QUARKS, DYInputs, partonic_contact_terms
+    from obsforge.pdffit.dy_data import dy_lo_predictions
+
+    inputs = DYInputs()
+    types = {pid: "u" if charge > 0 else "d" for pid, (charge, _) in QUARKS.items()}
+    slots = [(q, ij) for q in ("u", "d") for ij in CHIRALITIES]  # 8 linear, then 8 quadratic
+
+    def partonic(m: float) -> dict[int, np.ndarray]:
+        out = {}
+        for pid, (charge, t3) in QUARKS.items():
+            lin, quad = partonic_contact_terms(np.array([m]), charge, t3, inputs)
+            row = np.zeros(2 * len(slots))
+            first = slots.index((types[pid], CHIRALITIES[0]))
+            row[first : first + 4], row[len(slots) + first : len(slots) + first + 4] = (
+                lin[0],
+                quad[0],
+            )
+            out[pid] = row
+        return out
+
+    terms = dy_lo_predictions(dataset, xfxq, inputs, partonic=partonic)  # (N, 16)
+    total = dy_lo_predictions(dataset, xfxq, inputs)
+    weights = _operator_weights()
+    linear = np.zeros((len(dataset), len(OPERATORS)))
+    quadratic = np.zeros((len(dataset), len(OPERATORS), len(OPERATORS)))
+    for s, slot in enumerate(slots):
+        w = weights.get(slot, np.zeros(len(OPERATORS)))
+        linear += terms[:, s, None] * w
+        quadratic += terms[:, len(slots) + s, None, None] * np.outer(w, w)
+    return linear / total[:, None], quadratic / total[:, None, None]

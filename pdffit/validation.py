@@ -171,9 +171,9 @@ def smeft_summary(wilson: np.ndarray, data: FitData, preds, keep, names) -> dict
     PDF ("simultaneous"), and with the PDF frozen at the replica-averaged SM prediction, all
     fitted coefficients together ("frozen_pdf") and one at a time ("frozen_pdf_one_at_a_time",
     the convention of the H1/ZEUS contact-interaction limits)."""
-    from obsforge.pdffit.fit import fit_wilson_frozen_pdf
+    from obsforge.pdffit.fit import fit_wilson_frozen_pdf, smeft_factors
 
-    sm = [p / (1 + wilson @ k.numpy().T) for p, k in zip(preds, data.kfactors, strict=True)]
+    sm = [p / f for p, f in zip(preds, smeft_factors(data, wilson), strict=True)]
     central = [p.mean(0) for p in sm]
     frozen = fit_wilson_frozen_pdf(data, central)[keep]
     single = np.stack(

@@ -28,7 +28,8 @@ from obsforge.pdffit.reference import reference_grid, reference_pdf_at
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=sorted(DY_DATASETS))
+    cross_sections = [n for n in sorted(DY_DATASETS) if not DY_DATASETS[n].deuteron_ratio]
+    parser.add_argument("--datasets", nargs="+", default=cross_sections, choices=cross_sections)
     parser.add_argument("--m-min", type=float, default=45.0,
                         help="K and chi2 from bins above this mass (GeV): below, LO lacks the "
                         "pair p_T that lifts soft leptons over the cuts")  # fmt: skip
@@ -52,7 +53,7 @@ def main() -> None:
         print(f"{name}: {len(rows)} of {len(data)} points above {args.m_min:g} GeV, data / LO = "
               f"{ratio.mean():.3f} (spread {ratio.std():.3f}); fitted K = {k:.3f}, "
               f"chi2 / N = {chi2 / len(rows):.2f}")  # fmt: skip
-        fk, z = dy_dataset_fk_table(data, evolution)
+        fk, z, _ = dy_dataset_fk_table(data, evolution)
         quarks = (
             lo
             if not DY_DATASETS[name].photon_induced

@@ -22,6 +22,7 @@ DOCTESTED = [
     "obsforge.search.posterior",
     "obsforge.pdffit.drell_yan",
     "obsforge.pdffit.dy_data",
+    "obsforge.pdffit.dy_nlo",
 ]
 
 
