@@ -131,13 +131,12 @@ def load_dy_dataset(name: str) -> Dataset:
     if len(edges) != len(table) or not np.all(np.isfinite(edges)):
         raise ValueError(f"dataset {name!r}: bin edges missing or not one per point")
     m_mid = 0.5 * (edges[:, 0] + edges[:, 1])
+    process = "DY_RATIO" if spec.deuteron_ratio else "DY"
     additive, multiplicative = common.additive_errors, common.multiplicative_errors
     return Dataset(
         name=name,
-        spec=DatasetSpec(
-            spec.setname, spec.observable, spec.variant, "DY", "proton",
-            "DY_RATIO" if spec.deuteron_ratio else "DY", spec.sqrt_s,
-        ),  # fmt: skip
+        spec=DatasetSpec(spec.setname, spec.observable, spec.variant, "DY", "proton", process,
+                         spec.sqrt_s),  # fmt: skip
         x=m_mid / spec.sqrt_s,
         q2=m_mid**2,
         y=0.5 * (edges[:, 2] + edges[:, 3]),
