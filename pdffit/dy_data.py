@@ -135,8 +135,9 @@ def load_dy_dataset(name: str) -> Dataset:
     additive, multiplicative = common.additive_errors, common.multiplicative_errors
     return Dataset(
         name=name,
-        spec=DatasetSpec(spec.setname, spec.observable, spec.variant, "DY", "proton", process,
-                         spec.sqrt_s),  # fmt: skip
+        spec=DatasetSpec(
+            spec.setname, spec.observable, spec.variant, "DY", "proton", process, spec.sqrt_s
+        ),  # fmt: skip
         x=m_mid / spec.sqrt_s,
         q2=m_mid**2,
         y=0.5 * (edges[:, 2] + edges[:, 3]),
