@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 PDFFIT_VERSION = 8  # 2: post-fit selection; 3: u/d fixed, NNPDF4.0 preprocessing, positivity;
 # 4: heavy-quark scheme (FK tables per scheme); 5: fit time in timing.json, not fit.json;
 # 6: positivity and integrability on, the exact reference reader, the NNPDF-like LHAPDF grid;
-# 7: positivity also at Q0 and for the charm; 8: Drell-Yan sets, quadratic SMEFT terms
+# 7: positivity also at Q0 and for the charm; 8: Drell-Yan sets, quadratic SMEFT terms, the
+# coefficients trained in units of their one-at-a-time standard deviation
 
 
 def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batch: int,
@@ -61,6 +62,7 @@ def _fit_batch(recipe, rows: slice, extras, seed: int, threads: int | None, batc
 EXTRAS = (
     "kfactors",
     "kfactors_quadratic",
+    "wilson_scale",
     "positivity",
     "positivity_x",
     "integrability_x",

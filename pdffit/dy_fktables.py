@@ -157,18 +157,21 @@ class DYFKTable:
     k_factor: np.ndarray  # (N,)
     offset: np.ndarray  # (N,) pb in the set's normalisation
     denominator: np.ndarray | None = None  # like ``table``
+    floor: np.ndarray | None = None  # (N,): the denominator is max(f^T FK' f, floor)
 
     def take(self, rows: np.ndarray) -> DYFKTable:
         below = None if self.denominator is None else self.denominator[rows]
+        floor = None if self.floor is None else self.floor[rows]
         return DYFKTable(self.name, self.table[rows], self.x, self.first, self.k_factor[rows],
-                         self.offset[rows], below)  # fmt: skip
+                         self.offset[rows], below, floor)  # fmt: skip
 
     def predict(self, f_evol: np.ndarray) -> np.ndarray:
         """Predictions (R, N) from f_k(x, Q0) (R, 8, n_x) on the fit's grid."""
         f = f_evol[:, :, self.first :]
         bilinear = dy_predict(self.table, f)
         if self.denominator is not None:
-            bilinear = bilinear / dy_predict(self.denominator, f)
+            below = dy_predict(self.denominator, f)
+            bilinear = bilinear / (below if self.floor is None else np.maximum(below, self.floor))
         return self.k_factor * bilinear + self.offset
 
     def kernel(self) -> BilinearKernel:
@@ -189,6 +192,7 @@ class BilinearKernel:
 
         self.matrix = matrix(table.table)
         self.denominator = None if table.denominator is None else matrix(table.denominator)
+        self.floor = None if table.floor is None else torch.as_tensor(table.floor)
         self.k_factor = torch.as_tensor(table.k_factor)
         self.offset = torch.as_tensor(table.offset)
 
@@ -200,7 +204,8 @@ class BilinearKernel:
         flat = f[:, self.first :, :].transpose(1, 2).reshape(len(f), self.size)  # (R, A)
         value = self._form(self.matrix, flat)
         if self.denominator is not None:
-            value = value / self._form(self.denominator, flat)
+            below = self._form(self.denominator, flat)
+            value = value / (below if self.floor is None else torch.maximum(below, self.floor))
         return self.k_factor * value + self.offset
 
 
@@ -263,8 +268,27 @@ def load_dy_fk_table(name: str, x: np.ndarray, progress=print) -> DYFKTable:
             arrays["denominator"] = built.denominator
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
-        return built
+        return _floored(built)
     with np.load(path, allow_pickle=False) as data:
         below = data["denominator"] if "denominator" in data else None
-        return DYFKTable(name, data["table"], x, int(data["first"]), data["k_factor"],
-                         data["offset"], below)  # fmt: skip
+        return _floored(DYFKTable(name, data["table"], x, int(data["first"]), data["k_factor"],
+                                  data["offset"], below))  # fmt: skip
+
+
+FLOOR = 0.1  # of the reference PDF's denominator
+
+
+def _floored(table: DYFKTable) -> DYFKTable:
+    """A ratio's denominator floored at 10% of its value with the reference PDF (NNPDF3.1 at
+    Q0): a replica's PDF far from any physical one early in training (a sea crossing zero)
+    can make it vanish, and the ratio with it; near a fit it is inactive."""
+    if table.denominator is None:
+        return table
+    from obsforge.pdffit.export import load_grid_evolution
+    from obsforge.pdffit.model import flavour_to_evolution
+    from obsforge.pdffit.reference import reference_pdf_at
+
+    x = table.x
+    f0 = flavour_to_evolution(reference_pdf_at(x, load_grid_evolution().q[0]).T).T / x
+    table.floor = FLOOR * dy_predict(table.denominator, f0[None, :, table.first :])[0]
+    return table

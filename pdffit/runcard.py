@@ -30,6 +30,7 @@ from obsforge.pdffit.fit import (
     fit_replicas,
     predictions,
     prepare_fit_data,
+    wilson_scales,
 )
 from obsforge.pdffit.fktables import SCHEMES, load_fk_table, missing_fk_tables
 from obsforge.pdffit.flavours import FLAVOURS, flavour_row
@@ -292,6 +293,8 @@ def fit_runcard(card: PDFRunCard, fit: Fitter | None = None) -> FitOutcome:
     fitted = [OPERATORS.index(op) for op in card.smeft_operators]
     if card.smeft:
         data.kfactors = [torch.as_tensor(k[0][:, fitted]) for k in kfactors]
+        central = t0 if t0 is not None else [d.data for d in datasets]
+        data.wilson_scale = torch.as_tensor(wilson_scales(data, central))
         if card.smeft_quadratic:
             data.kfactors_quadratic = [torch.as_tensor(k[1][:, fitted][:, :, fitted])
                                        for k in kfactors]  # fmt: skip

@@ -206,3 +206,48 @@ def test_smeft_factors_with_quadratic_terms():
     np.testing.assert_allclose(torch_value, expected, rtol=1e-12)
     linear = SimpleNamespace(kfactors=[k], kfactors_quadratic=None)
     np.testing.assert_allclose(smeft_factors(linear, c)[0], 1 + c @ k.T, rtol=1e-12)
+
+
+def test_wilson_scale_is_the_spread_of_frozen_pdf_fits():
+    """The unit the coefficients train in, 1 / sqrt(F_ii), is the standard deviation of the
+    one-at-a-time frozen-PDF fits over Monte Carlo replicas of the data: 400 replicas, within
+    4 standard errors (sqrt(1 / 800) = 3.5% each)."""
+    from obsforge.pdffit.data import Dataset, DatasetSpec
+    from obsforge.pdffit.fit import fit_wilson_frozen_pdf, prepare_fit_data, wilson_scales
+    from obsforge.pdffit.fktables import FKTable
+
+    rng = np.random.default_rng(11)
+    n, x = 60, np.geomspace(1e-3, 0.9, 8)
+    table = FKTable("TOY", rng.uniform(0, 1, (n, 8, 8)), x, np.full(n, 10.0), {})
+    central = np.full(n, 10.0)
+    empty = np.zeros((n, 0))
+    dataset = Dataset("TOY", DatasetSpec("TOY", "toy", None, "F2_total", "electron", "EM"),
+                      x=np.full(n, 0.1), q2=np.full(n, 10.0), y=np.zeros(n), data=central,
+                      stat=np.full(n, 0.2), additive=empty, multiplicative=empty,
+                      additive_names=(), multiplicative_names=(), n_before_cuts=n)  # fmt: skip
+    data = prepare_fit_data([dataset], [table], replicas=400, seed=3, t0_predictions=[central])
+    data.kfactors = [torch.as_tensor(rng.normal(0, 0.05, (n, 2)))]
+    scale = wilson_scales(data, [central])
+    for i in range(2):
+        spread = fit_wilson_frozen_pdf(data, [central], only=i)[:, 0].std()
+        assert spread == pytest.approx(scale[i], rel=4 * np.sqrt(1 / 800))
+
+
+def test_ratio_denominator_is_floored():
+    """A ratio whose denominator vanishes for a PDF far from physical stays finite: the
+    denominator is max(f^T FK' f, floor)."""
+    from obsforge.pdffit.dy_fktables import DYFKTable
+
+    x = np.geomspace(1e-3, 1, 6)
+    table = np.zeros((2, 8, 6, 8, 6))
+    table[:, 0, 0, 0, 0] = 1.0
+    below = np.zeros_like(table)
+    below[:, 1, 1, 1, 1] = 1.0
+    ratio = DYFKTable("TOY", table, x, 0, np.ones(2), np.zeros(2), below, np.full(2, 0.5))
+    f = np.zeros((1, 8, 6))
+    f[0, 0, 0], f[0, 1, 1] = 2.0, 0.0  # denominator 0
+    np.testing.assert_allclose(ratio.predict(f), [[8.0, 8.0]])
+    f[0, 1, 1] = 2.0  # above the floor: the plain ratio
+    np.testing.assert_allclose(ratio.predict(f), [[1.0, 1.0]])
+    torch_f = torch.as_tensor(f.transpose(0, 2, 1))
+    np.testing.assert_allclose(ratio.kernel()(torch_f).numpy(), [[1.0, 1.0]])

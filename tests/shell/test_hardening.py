@@ -165,7 +165,7 @@ def test_missing_fk_tables_are_all_named_with_one_build_command():
 
     names = ["SLAC_NC_NOTFIXED_P_F2", "BCDMS_NC_NOTFIXED_P_F2"]
     message = _config_error(PDFRunCard, {"datasets": names, "scheme": "FONLL-B"})
-    assert "no FK tables for 2 of 2 datasets" in message
+    assert "no FK tables for 2 of 2 DIS datasets" in message
     assert message.endswith(f"--scheme FONLL-B --no-evolution --datasets {' '.join(names)}")
 
 
