@@ -1,6 +1,7 @@
 """Drell-Yan measurements from nnpdf-data against the LO prediction with NNPDF3.1: data / LO per
-mass bin (gamma gamma -> l l included where the measurement includes it), and the chi2 per
-point with one constant K-factor fitted (experimental covariance);
+mass bin (gamma gamma -> l l included where the measurement includes it) and data / NLO (our
+K-factor of each mass bin), and the chi2 per point with one constant K-factor fitted
+(experimental covariance);
 the same prediction through the two-x FK tables (NNPDF3.1 at Q0 and the shipped operators).
 
     python scripts/dy_data_vs_lo.py
@@ -21,6 +22,7 @@ from obsforge.pdffit.dy_data import (
     load_dy_dataset,
 )
 from obsforge.pdffit.dy_fktables import dy_predict
+from obsforge.pdffit.dy_nlo import nlo_k_factors
 from obsforge.pdffit.export import load_grid_evolution
 from obsforge.pdffit.model import flavour_to_evolution
 from obsforge.pdffit.reference import reference_grid, reference_pdf_at
@@ -61,10 +63,14 @@ def main() -> None:
         )  # the tables hold the quark terms; gamma gamma -> l l stays a fixed term
         through = dy_predict(fk, f0[:, np.isin(x, z)]) / quarks
         print(f"  through the FK tables / direct: {through.min():.4f} to {through.max():.4f}")
-        for low, high in np.unique(data.bins[:, :2], axis=0):
+        masses, index = np.unique(data.bins[:, :2], axis=0, return_inverse=True)
+        k = nlo_k_factors(grid.xfxq, masses, DY_DATASETS[name].sqrt_s)[index.ravel()]
+        nlo = k * quarks + (lo - quarks)  # the photon term stays at LO
+        for low, high in masses:
             rows = (data.bins[:, 0] == low) & (data.bins[:, 1] == high)
             ratios = " ".join(f"{r:.3f}" for r in data.data[rows] / lo[rows])
-            print(f"  m {low:.0f}-{high:.0f} GeV: {ratios}")
+            at_nlo = " ".join(f"{r:.3f}" for r in data.data[rows] / nlo[rows])
+            print(f"  m {low:.0f}-{high:.0f} GeV: data / LO {ratios}; data / NLO {at_nlo}")
 
 
 if __name__ == "__main__":
