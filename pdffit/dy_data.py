@@ -23,8 +23,12 @@ publication and how the central values are normalised:
   LO prediction with NNPDF3.1 in every bin, the size of the NNLO K-factor, while reading them
   per GeV would put the ratio between 40 and 1200.
 
-Their two-x FK tables come from :func:`dy_dataset_fk_table`. The higher orders are not built
-yet, so these sets are read and predicted at LO, but not fitted.
+- ``DYE866_Z0_800GEV_DW_RATIO``: E866, 800 GeV protons on hydrogen and deuterium,
+  sigma(p d) / 2 sigma(p p) at 15 points (M, y) (arXiv:hep-ex/0103030); the deuteron is a
+  proton and a neutron related by isospin, the points narrow bins.
+
+Their two-x FK tables come from :func:`dy_dataset_fk_table`; the fit carries them onto its
+grid with the NLO K-factors (:mod:`obsforge.pdffit.dy_fktables`).
 """
 
 from __future__ import annotations
