@@ -90,8 +90,12 @@ def plus_convolution(h: Callable[[np.ndarray], np.ndarray], tau: float) -> float
     1.75
     """
     z, w = _z_nodes(tau)
-    h1 = h(np.array([1.0]))[0]
-    return float(np.dot(w, (h(z) - h1) * np.log1p(-z) / (1 - z)) + h1 * np.log1p(-tau) ** 2 / 2)
+    return _plus(h(z), h(np.array([1.0]))[0], z, w, tau)
+
+
+def _plus(h: np.ndarray, h1: float, z: np.ndarray, w: np.ndarray, tau: float) -> float:
+    """int_tau^1 D_1(z) h(z) dz from h at the nodes ``z`` (weights ``w``) and h(1)."""
+    return float(np.dot(w, (h - h1) * np.log1p(-z) / (1 - z)) + h1 * np.log1p(-tau) ** 2 / 2)
 
 
 def _luminosities(xfxq, q: float, t: np.ndarray, nodes: int = 48):
@@ -136,7 +140,7 @@ def mass_distribution(
             h = qq[p][:-1] / z  # L(tau / z) / z
             h1 = qq[p][-1]
             log = np.log1p(-z)
-            plus = np.dot(w, (h - h1) * log / (1 - z)) + h1 * np.log1p(-tau) ** 2 / 2
+            plus = _plus(h, h1, z, w, tau)
             regular = -4 * (1 + z) * log - 2 * (1 + z**2) * np.log(z) / (1 - z)
             quark = 8 * plus + np.dot(w, h * regular) + (2 * np.pi**2 / 3 - 8) * h1
             gluon = (z**2 + (1 - z) ** 2) * (2 * log - np.log(z)) + 0.5 + 3 * z - 3.5 * z**2
