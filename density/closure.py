@@ -25,10 +25,13 @@ from obsforge.observables.shapes import TriangleShape, in_shape, weighted_histog
 
 __all__ = [
     "ClosureConfig",
+    "binned_closure",
+    "compare_histograms",
     "closure_at_mass",
     "closure_edges",
     "closure_table",
     "member_samples",
+    "pull_summary",
     "shape_closure",
 ]
 
@@ -107,21 +110,39 @@ def shape_closure(
         inside = in_shape(z, shape)
         histograms.append(weighted_histogram(z[inside, 0], w[inside], edges))
     contents, errors = (np.array(a) for a in zip(*histograms, strict=True))
+    return {
+        "shape": [shape.n1, shape.n2, shape.delta],
+        "m_top": m_top,
+        **compare_histograms(data, data_error, contents, errors),
+        "edges": edges.tolist(),
+    }
+
+
+def compare_histograms(
+    data: np.ndarray, data_error: np.ndarray, contents: np.ndarray, errors: np.ndarray
+) -> dict[str, Any]:
+    """chi2 of data (B,) +- data_error against the M member histograms contents (M, B) with
+    their MC errors (M, B): the model is the members' mean, and for M > 1 their spread (sample
+    variance minus the mean MC variance) is the model's statistical uncertainty. Also the pulls
+    (data - model) / sigma_total per bin.
+
+    >>> r = compare_histograms(np.ones(4), np.full(4, 0.1), np.full((1, 4), 1.1), np.zeros((1, 4)))
+    >>> round(r["chi2"], 6), r["ndf"], [round(p, 6) for p in r["pulls"]]
+    (4.0, 4, [-1.0, -1.0, -1.0, -1.0])
+    """
     model = contents.mean(axis=0)
-    model_error = np.sqrt((errors**2).sum(axis=0)) / len(members)
+    model_error = np.sqrt((errors**2).sum(axis=0)) / len(contents)
     spread = np.zeros_like(model)
-    if len(members) > 1:
+    if len(contents) > 1:
         spread = np.sqrt(np.clip(contents.var(axis=0, ddof=1) - (errors**2).mean(axis=0), 0, None))
     stat = data_error**2 + model_error**2
     chi2 = float(np.sum((data - model) ** 2 / (stat + spread**2)))
     return {
-        "shape": [shape.n1, shape.n2, shape.delta],
-        "m_top": m_top,
         "chi2": chi2,
-        "ndf": n_bins,
-        "chi2_ndf": chi2 / n_bins,
+        "ndf": len(data),
+        "chi2_ndf": chi2 / len(data),
         "chi2_stat": float(np.sum((data - model) ** 2 / stat)),
-        "edges": edges.tolist(),
+        "pulls": ((data - model) / np.sqrt(stat + spread**2)).tolist(),
         "data": data.tolist(),
         "data_error": data_error.tolist(),
         "model": model.tolist(),
@@ -130,6 +151,42 @@ def shape_closure(
         "data_fraction": float(data.sum()),
         "model_fraction": float(model.sum()),
     }
+
+
+def binned_closure(
+    surrogate: EEECSurrogate,
+    shapes: list[TriangleShape],
+    m_top: float,
+    fine_edges: np.ndarray,
+    merge: np.ndarray,
+    data: np.ndarray,
+    data_error: np.ndarray,
+    n_samples: int = 2_000_000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Closure rows (see :func:`compare_histograms`) of ``shapes`` at one mass against data
+    given as merged fine zeta1 bins, e.g. from streamed moments that hold every triplet of the
+    test jets: the model's fraction of the total EEEC weight in each fine bin (``fine_edges``,
+    K + 1) of a shape is merged with the same matrices ``merge`` (S, B, K) as the data (S, B)
+    +- data_error (S, B). Bins that receive no fine bin (rows of zeros) are left out.
+    """
+    members = member_samples(surrogate, m_top, n_samples, seed)
+    rows = []
+    for s, shape in enumerate(shapes):
+        used = merge[s].sum(axis=1) > 0
+        histograms = []
+        for z, w in members:
+            inside = in_shape(z, shape)
+            content, _ = np.histogram(z[inside, 0], fine_edges, weights=w[inside])
+            sumw2, _ = np.histogram(z[inside, 0], fine_edges, weights=w[inside] ** 2)
+            histograms.append((merge[s][used] @ content, np.sqrt(merge[s][used] @ sumw2)))
+        contents, errors = (np.array(a) for a in zip(*histograms, strict=True))
+        row = compare_histograms(data[s][used], data_error[s][used], contents, errors)
+        centres = np.where(merge[s][used] > 0, np.arange(merge.shape[2]), np.nan)
+        first, last = np.nanmin(centres, axis=1).astype(int), np.nanmax(centres, axis=1).astype(int)
+        row["edges"] = np.append(fine_edges[first], fine_edges[last[-1] + 1]).tolist()
+        rows.append({"shape": [shape.n1, shape.n2, shape.delta], "m_top": m_top, **row})
+    return rows
 
 
 def closure_at_mass(
@@ -171,3 +228,27 @@ def closure_table(
             row["role"] = role
             rows.append(row)
     return rows
+
+
+def pull_summary(closure: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per role ("trained", "held out") over all its closure rows: the number of cells and
+    bins, the mean and width of the pulls (N(0, 1) for a surrogate whose uncertainty is
+    calibrated), and the summed chi2 and ndf.
+
+    >>> rows = [{"role": "held out", "pulls": [1.0, -1.0], "chi2": 2.0, "ndf": 2}] * 2
+    >>> pull_summary(rows)["held out"]["pull_width"], pull_summary(rows)["held out"]["ndf"]
+    (1.1547005383792515, 4)
+    """
+    out = {}
+    for role in sorted({c["role"] for c in closure}):
+        rows = [c for c in closure if c["role"] == role]
+        pulls = np.concatenate([c["pulls"] for c in rows])
+        out[role] = {
+            "cells": len(rows),
+            "bins": len(pulls),
+            "pull_mean": float(pulls.mean()),
+            "pull_width": float(pulls.std(ddof=1)),
+            "chi2": float(sum(c["chi2"] for c in rows)),
+            "ndf": int(sum(c["ndf"] for c in rows)),
+        }
+    return out

@@ -20,6 +20,7 @@ __all__ = [
     "SampleConfig",
     "bootstrap_counts",
     "importance_subsample",
+    "stream_training_arrays",
     "training_arrays",
     "jet_groups",
     "jet_split",
@@ -185,3 +186,39 @@ def training_arrays(
     for i, key in enumerate(("test_zeta", "test_weight", "test_jet_id", "test_m_top")):
         arrays[key] = np.concatenate([p[i] for p in test_parts])
     return arrays, totals
+
+
+def stream_training_arrays(
+    sample: dict[str, np.ndarray],
+    config: SampleConfig,
+    train_masses: list[float],
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """The energy-weighted training arrays (``weighted_*``, as in :func:`training_arrays`) from
+    the importance-subsampled triplets of a streamed sample (zeta1, zeta2, zeta3, weight = w / p,
+    m_top, jet_id of :func:`~obsforge.top_stream.load_sample`).
+
+    Only the train and validation jets of the ``train_masses`` enter (:func:`jet_split`); the
+    test jets and every other mass are left for the closure, which reads the streamed moments of
+    all their triplets. Per mass at most ``triplets_per_mass`` triplets are kept, subsampled
+    again with :func:`importance_subsample` (unbiased for weights w / p as for any weights).
+    One pass per mass over index arrays: no loop over triplets.
+    """
+    zeta = np.stack([sample["zeta1"], sample["zeta2"], sample["zeta3"]], axis=-1)
+    m_top = np.asarray(sample["m_top"], dtype=np.float64)
+    split = jet_split(sample["jet_id"], config)
+    parts = []
+    for mass in train_masses:
+        rows = np.flatnonzero((np.abs(m_top - mass) < 1e-6) & (split != TEST))
+        if len(rows) == 0:
+            raise ValueError(f"m_top = {mass} GeV: no training triplets in the streamed sample")
+        keep, weight = importance_subsample(sample["weight"][rows], config.triplets_per_mass, rng)
+        parts.append((rows[keep], weight))
+    rows = np.concatenate([r for r, _ in parts])
+    return {
+        "weighted_zeta": zeta[rows],
+        "weighted_weight": np.concatenate([w for _, w in parts]),
+        "weighted_split": split[rows],
+        "weighted_m_top": m_top[rows],
+        "weighted_jet_id": np.asarray(sample["jet_id"])[rows],
+    }

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["report_density", "plot_closure"]
+__all__ = ["plot_closure", "report_density", "report_stream_density"]
 
 
 def plot_closure(closure: list[dict[str, Any]], stem, settings) -> None:
@@ -84,3 +84,15 @@ def report_density(result) -> list[str]:
         f"surrogate: {result.path / 'model.pt'}",
         f"report: {result.path / 'report'} (closure_m<mass>.png and .pdf)",
     ]
+
+
+def report_stream_density(result) -> list[str]:
+    """The closure lines, then per role the pulls over all its cells and the total chi2."""
+    lines = report_density(result)
+    for role, c in result.numbers["calibration"].items():
+        lines.insert(
+            -2,
+            f"  {role}: {c['cells']} cells, {c['bins']} bins, pulls mean {c['pull_mean']:+.3f} "
+            f"width {c['pull_width']:.3f}, chi2/ndf = {c['chi2']:.1f}/{c['ndf']}",
+        )
+    return lines

@@ -35,6 +35,7 @@ from obsforge.training import TrainingConfig
 
 __all__ = [
     "DensitySettings",
+    "finish_density",
     "DensityStudy",
     "run_density",
     "run_density_data",
@@ -164,6 +165,21 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         stage.path,
         info={"energy_weighted": settings.energy_weighted},
     )
+    totals = {row["m_top"]: row["weight"] for row in data_stage.numbers["test_total_weight"]}
+    return finish_density(
+        stage,
+        settings,
+        surrogate,
+        histories,
+        lambda: closure_table(surrogate, data, totals, settings.closure, _closure_masses(study)),
+    )
+
+
+def finish_density(
+    stage: StageDir, settings: DensitySettings, surrogate, histories, closure, **numbers
+) -> StageResult:
+    """The end shared by the density stages: timings beside the manifest, the model, the
+    closure rows (``closure()``), their plots, the summary; checkpoints removed at the end."""
     # Wall-clock timings vary from run to run: they go to timing.json, outside the manifest,
     # so that the checksummed model and summary are bit-reproducible.
     atomic_write_json(
@@ -176,8 +192,7 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
     history = histories[0]
     surrogate.info["history"] = histories if settings.ensemble > 1 else history
     stage.write("model.pt", surrogate.save)
-    totals = {row["m_top"]: row["weight"] for row in data_stage.numbers["test_total_weight"]}
-    closure = closure_table(surrogate, data, totals, settings.closure, _closure_masses(study))
+    closure = closure()
     stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
     plot_closure(closure, stage.path / "report" / "closure", settings)
     summary = {
@@ -191,6 +206,7 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
             {k: c[k] for k in ("shape", "m_top", "chi2", "chi2_stat", "ndf", "chi2_ndf", "role")}
             for c in closure
         ],
+        **{k: (v(closure) if callable(v) else v) for k, v in numbers.items()},
     }
     result = stage.complete(["model.pt", "closure.json"], summary)
     for checkpoint in stage.path.glob("checkpoint-*.pt"):

@@ -124,7 +124,7 @@ STUDIES = (
         "top_stream:run_stream",
         stage="eeec-stream",
         printer="stream_report:report_stream",
-        ignore=("fisher",),
+        ignore=("fisher", "density"),
         fastjet=True,
     ),
     Study(
@@ -135,6 +135,17 @@ STUDIES = (
         stage="fisher",
         printer="fisher_report:report_fisher",
         plotter="fisher_report:replot_fisher",
+        ignore=("density",),
+        fastjet=True,
+    ),
+    Study(
+        "density-stream",
+        "the EEEC surrogate trained on a streamed sample (e.g. 101 masses), closure from moments",
+        "stream_density:StreamDensityStudy",
+        "stream_density:run_stream_density",
+        stage="density-stream",
+        printer="density_report:report_stream_density",
+        ignore=("fisher",),
         fastjet=True,
     ),
     Study(

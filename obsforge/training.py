@@ -2,7 +2,8 @@
 per-epoch checkpoints with exact resume, NaN guard, progress bar, CPU/CUDA.
 
 Determinism: the batch order of epoch e is a permutation drawn from a generator seeded with
-(seed, e), and the checkpoint holds model, optimiser, schedule and history; so a run stopped
+(seed, e) (with ``samples_per_epoch``, its first samples are the epoch's subset), and the
+checkpoint holds model, optimiser, schedule and history; so a run stopped
 after any epoch and resumed from its checkpoint continues the same loss curve.
 """
 
@@ -38,6 +39,12 @@ class TrainingConfig(Config):
     gradient_clip: float = Field(5.0, gt=0)
     seed: int = Field(0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    samples_per_epoch: int | None = Field(
+        None,
+        ge=1,
+        description="samples seen per epoch, a fresh random subset each epoch (the reference's "
+        "500,000 per mass per epoch); default: all",
+    )
 
 
 def resolve_device(name: str) -> torch.device:
@@ -134,6 +141,7 @@ def train(
         log.info("resuming from %s after epoch %d", checkpoint, state["epoch"])
 
     n = len(train_data[0])
+    n_epoch = min(n, config.samples_per_epoch or n)
     last = config.epochs if max_epochs is None else min(config.epochs, max_epochs)
     epochs = range(state["epoch"], last)
     for epoch in progress(epochs, "training", total=len(epochs)):
@@ -142,9 +150,9 @@ def train(
         model.train()
         order = torch.randperm(
             n, generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        )
+        )[:n_epoch]
         start_time, skipped, running, running_weight = time.perf_counter(), 0, 0.0, 0.0
-        for start in range(0, n, config.batch_size):
+        for start in range(0, n_epoch, config.batch_size):
             batch = order[start : start + config.batch_size].to(device)
             y, c, w = (t[batch] for t in train_data)
             loss = model.loss(y, c, w)
@@ -157,7 +165,7 @@ def train(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.gradient_clip)
             optimiser.step()
-        n_batches = math.ceil(n / config.batch_size)
+        n_batches = math.ceil(n_epoch / config.batch_size)
         if skipped == n_batches:
             raise FloatingPointError(
                 f"epoch {epoch}: the loss was not finite in every batch; lower "
@@ -179,7 +187,7 @@ def train(
                 "val_loss": val_loss,
                 "learning_rate": optimiser.param_groups[0]["lr"],
                 "seconds": seconds,
-                "samples_per_s": n / seconds,
+                "samples_per_s": n_epoch / seconds,
                 "skipped_batches": skipped,
             }
         )
@@ -190,7 +198,7 @@ def train(
             state["history"][-1]["train_loss"],
             val_loss,
             state["history"][-1]["learning_rate"],
-            n / seconds,
+            n_epoch / seconds,
             f", {skipped} non-finite batches skipped" if skipped else "",
         )
         if checkpoint is not None:

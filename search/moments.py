@@ -23,7 +23,13 @@ import numpy as np
 
 from obsforge.observables.eeec_stream import StreamMoments
 
-__all__ = ["equal_content_bins", "merge_bins", "ratio_covariance", "ratio_means"]
+__all__ = [
+    "equal_content_bins",
+    "group_histograms",
+    "merge_bins",
+    "ratio_covariance",
+    "ratio_means",
+]
 
 
 def ratio_means(moments: StreamMoments, counts: np.ndarray | None = None) -> np.ndarray:
@@ -85,3 +91,21 @@ def merge_bins(
     if covariance is None:
         return merged, None
     return merged, np.einsum("snk,skl,sml->snm", merge, covariance, merge)
+
+
+def group_histograms(
+    moments: StreamMoments, groups: np.ndarray, n_bins: int, coverage: float = 0.98
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The observable of the jets in ``groups`` (indices of jet groups, e.g. the test jets of
+    a split that the groups align with) in n_bins equal-content bins per shape: (merge P
+    (S, n_bins, K), x (S, n_bins), error (S, n_bins)). The per-jet covariance comes from all
+    jets of the moments (the same distribution; only sums over all jets are kept for it),
+    divided by the number of jets in ``groups``."""
+    groups = np.asarray(groups)
+    n = moments.n_jets[groups].sum()
+    if n < 2:
+        raise ValueError(f"groups {groups.tolist()}: {n} jets; need at least two")
+    x = moments.sum_h[groups].sum(axis=0) / moments.sum_w[groups].sum()
+    merge = equal_content_bins(x, n_bins, coverage)
+    merged, covariance = merge_bins(merge, x, ratio_covariance(moments))
+    return merge, merged, np.sqrt(np.clip(np.diagonal(covariance, axis1=1, axis2=2), 0, None) / n)

@@ -19,6 +19,8 @@ DOCTESTED = [
     "obsforge.observables.binning",
     "obsforge.events.ww_beams",
     "obsforge.density.data",
+    "obsforge.density.closure",
+    "obsforge.search.moments",
     "obsforge.search.posterior",
     "obsforge.pdffit.drell_yan",
     "obsforge.pdffit.dy_data",

@@ -23,7 +23,7 @@ from obsforge.density.coordinates import (
     to_flow_coordinates,
     validate_zeta,
 )
-from obsforge.density.data import bootstrap_counts, weight_cut
+from obsforge.density.data import TEST, bootstrap_counts, stream_training_arrays, weight_cut
 from obsforge.training import TrainingConfig, train
 
 torch.set_num_threads(2)
@@ -145,9 +145,10 @@ def test_save_load_round_trip_gives_identical_log_prob(tmp_path):
     np.testing.assert_array_equal(samples, surrogate(172.5).sample(1000, seed=3))
 
 
-def test_resume_from_checkpoint_continues_the_same_loss_curve(tmp_path):
+@pytest.mark.parametrize("per_epoch", [None, 2000])
+def test_resume_from_checkpoint_continues_the_same_loss_curve(tmp_path, per_epoch):
     data = split(toy(6000, seed=3), 5000)
-    config = FAST.model_copy(update={"epochs": 4})
+    config = FAST.model_copy(update={"epochs": 4, "samples_per_epoch": per_epoch})
 
     torch.manual_seed(0)
     straight = ConditionalFlow(SMALL_FLOW)
@@ -229,6 +230,51 @@ def test_importance_subsampling_is_unbiased_and_hits_its_target():
     truth = (w * x).sum() / w.sum()
     spread = np.std(estimates) / np.sqrt(len(estimates))
     assert abs(np.mean(estimates) - truth) < 4 * spread + 1e-12
+
+
+def test_samples_per_epoch_is_a_fresh_subset_of_the_training_data_each_epoch():
+    data = split(toy(6000, seed=3), 5000)
+    config = FAST.model_copy(update={"epochs": 2})
+    torch.manual_seed(0)
+    whole = train(ConditionalFlow(SMALL_FLOW), *data, config)
+    torch.manual_seed(0)  # a subset as large as the data: the same epochs, step for step
+    same = train(
+        ConditionalFlow(SMALL_FLOW), *data, config.model_copy(update={"samples_per_epoch": 10**6})
+    )
+    np.testing.assert_allclose([h["val_loss"] for h in same], [h["val_loss"] for h in whole])
+    torch.manual_seed(0)
+    part = train(
+        ConditionalFlow(SMALL_FLOW), *data, config.model_copy(update={"samples_per_epoch": 1000})
+    )
+    assert all(h["val_loss"] != w["val_loss"] for h, w in zip(part, whole, strict=True))
+
+
+def test_stream_training_arrays_keep_training_jets_of_training_masses_unbiased():
+    rng = np.random.default_rng(4)
+    n = 400_000
+    jet = rng.integers(0, 20_000, n)
+    sample = {
+        "zeta1": rng.random(n, dtype=np.float32), "zeta2": np.ones(n, np.float32),
+        "zeta3": np.ones(n, np.float32), "weight": rng.lognormal(-6, 1.5, n).astype(np.float32),
+        "m_top": np.array([171.0, 172.5, 174.0], np.float32)[jet % 3],
+        "jet_id": jet,
+    }  # fmt: skip
+    config = SampleConfig(triplets_per_mass=20_000, test_fraction=0.25, seed=2)
+    arrays = stream_training_arrays(sample, config, [171.0, 174.0], rng)
+    assert set(np.unique(arrays["weighted_m_top"])) == {171.0, 174.0}  # 172.5 held out
+    assert not np.isin(arrays["weighted_jet_id"], jet[jet_split(jet, config) == TEST]).any()
+    assert (arrays["weighted_split"] != TEST).all()
+    for mass in (171.0, 174.0):
+        at = arrays["weighted_m_top"] == mass
+        assert abs(at.sum() - 20_000) < 5 * np.sqrt(20_000)
+        kept = (sample["m_top"] == mass) & (jet_split(jet, config) != TEST)
+        # Unbiased: the subsample's weight is the weight of the triplets it stands for; the
+        # error of the Horvitz-Thompson sum is sqrt(sum w^2 (1 - p) / p) < sqrt(w_cut sum w).
+        total = sample["weight"][kept].sum(dtype=np.float64)
+        cut = weight_cut(sample["weight"][kept], 20_000)
+        assert abs(arrays["weighted_weight"][at].sum() - total) < 5 * np.sqrt(cut * total)
+    with pytest.raises(ValueError, match="m_top = 175.0 GeV: no training triplets"):
+        stream_training_arrays(sample, config, [175.0], rng)
 
 
 def test_jet_split_is_stateless_and_has_the_configured_fractions():

@@ -8,7 +8,13 @@ import pytest
 
 from obsforge.observables.eeec_stream import StreamMoments
 from obsforge.search.fisher import fisher_ranking, local_fit_weights, mass_shift
-from obsforge.search.moments import equal_content_bins, ratio_covariance, ratio_means
+from obsforge.search.moments import (
+    equal_content_bins,
+    group_histograms,
+    merge_bins,
+    ratio_covariance,
+    ratio_means,
+)
 from obsforge.search.simulator import jet_covariance
 
 K, GROUPS, M0 = 6, 10, 172.5
@@ -43,6 +49,22 @@ def test_ratio_covariance_of_moments_equals_the_per_jet_estimate():
     np.testing.assert_allclose(ratio_means(m), h.sum(0) / w.sum(), rtol=1e-12)
     # A bootstrap weight of one for every group is the sample itself.
     np.testing.assert_allclose(ratio_means(m, np.ones(GROUPS)), ratio_means(m), rtol=1e-12)
+
+
+def test_group_histograms_are_those_of_the_jets_of_the_groups():
+    rng = np.random.default_rng(2)
+    h = rng.exponential(size=(800, 2, 5)) * rng.random((800, 1, 1))
+    w = h.sum((1, 2)) + rng.exponential(size=800)
+    groups = rng.integers(0, GROUPS, 800)
+    sel = groups < 3
+    merge, x, error = group_histograms(moments_of(h, w, groups), np.arange(3), 2, coverage=1.0)
+    fine = h[sel].sum(0) / w[sel].sum()
+    np.testing.assert_allclose(merge, equal_content_bins(fine, 2, coverage=1.0))
+    expected, covariance = merge_bins(merge, fine, jet_covariance(h, w))
+    np.testing.assert_allclose(x, expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        error**2, np.diagonal(covariance, axis1=1, axis2=2) / sel.sum(), rtol=1e-10
+    )
 
 
 def test_local_fit_reproduces_a_quadratic_exactly():

@@ -3,6 +3,8 @@ the Fisher stage end to end on a tiny sample."""
 
 from __future__ import annotations
 
+import json
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -95,3 +97,42 @@ def test_fisher_stage_ranks_every_shape(tiny_study):
         assert result.path / "report" / f"{stem}.png" in drawn
     assert result.summary()[0].startswith("Fisher 95% half-widths")
     assert result.upstream("eeec-stream").numbers["masses"] == config["top_jets"]["masses"]
+
+
+def test_density_stream_trains_on_the_sample_and_tests_on_the_moments(tiny_study):
+    from obsforge.stream_density import StreamDensityStudy, run_stream_density
+
+    config = stream_of(tiny_study).model_dump()
+    config["top_jets"]["masses"] = [170.0, 175.0, 180.0]
+    config["density"] = {
+        "model": "mlp",
+        "holdout_masses": [175.0],
+        "closure_masses": [170.0],
+        "mlp": {"layers": 2, "hidden": 16},
+        "training": {"epochs": 2, "batch_size": 512, "samples_per_epoch": 2000},
+        "closure": {"shapes": [[1.0, 1.0], [1.0, 1.8]], "n_bins": 4, "n_samples": 20_000},
+    }
+    study = validate_config(StreamDensityStudy, config)
+    result = run_stream_density(study, INLINE)
+    s = result.numbers
+    assert s["epochs"] == 2 and s["n_training_triplets"] > 0
+    closure = json.loads((result.path / "closure.json").read_text())
+    assert [(c["m_top"], c["role"]) for c in closure] == [
+        (170.0, "trained"), (170.0, "trained"), (175.0, "held out"), (175.0, "held out")
+    ]  # fmt: skip
+    # The held-out mass is tested on all its jets, the trained one on its test jets only
+    # (the groups g < test_fraction x groups, i.e. the jets jet_split calls test).
+    jets = {m: ak.concatenate([ak.from_parquet(p) for p in result.upstream("eeec-stream")
+            .path.glob(f"jets-m{m:.3f}-*.parquet")]) for m in (170.0, 175.0)}  # fmt: skip
+    assert closure[2]["n_jets"] == len(jets[175.0])
+    assert 0 < closure[0]["n_jets"] < len(jets[170.0])
+    for row in closure:
+        assert len(row["pulls"]) == row["ndf"] == len(row["data"]) == len(row["edges"]) - 1
+        assert 0 < row["data_fraction"] < 1 and 0 < row["model_fraction"] < 1
+    held = s["calibration"]["held out"]
+    assert held["cells"] == 2 and held["ndf"] == closure[2]["ndf"] + closure[3]["ndf"]
+    assert (result.path / "report" / "closure_m175.png").exists()
+    assert any("pulls mean" in line for line in result.summary())
+    with pytest.raises(ValueError, match="closure_masses"):
+        validate_config(StreamDensityStudy, {**config, "density": {
+            **config["density"], "closure_masses": [175.0]}})  # fmt: skip
