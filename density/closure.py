@@ -168,19 +168,15 @@ def binned_closure(
     given as merged fine zeta1 bins, e.g. from streamed moments that hold every triplet of the
     test jets: the model's fraction of the total EEEC weight in each fine bin (``fine_edges``,
     K + 1) of a shape is merged with the same matrices ``merge`` (S, B, K) as the data (S, B)
-    +- data_error (S, B). Bins that receive no fine bin (rows of zeros) are left out.
+    +- data_error (S, B). Bins that receive no fine bin (rows of zeros) are left out. The model
+    fractions come from :meth:`EEECSurrogate.shape_fractions` with ``n_samples`` proposal points.
     """
-    members = member_samples(surrogate, m_top, n_samples, seed)
+    fractions, variances = surrogate.shape_fractions(shapes, m_top, fine_edges, n_samples, seed)
     rows = []
     for s, shape in enumerate(shapes):
         used = merge[s].sum(axis=1) > 0
-        histograms = []
-        for z, w in members:
-            inside = in_shape(z, shape)
-            content, _ = np.histogram(z[inside, 0], fine_edges, weights=w[inside])
-            sumw2, _ = np.histogram(z[inside, 0], fine_edges, weights=w[inside] ** 2)
-            histograms.append((merge[s][used] @ content, np.sqrt(merge[s][used] @ sumw2)))
-        contents, errors = (np.array(a) for a in zip(*histograms, strict=True))
+        contents = fractions[:, s] @ merge[s][used].T
+        errors = np.sqrt(variances[:, s] @ merge[s][used].T)
         row = compare_histograms(data[s][used], data_error[s][used], contents, errors)
         centres = np.where(merge[s][used] > 0, np.arange(merge.shape[2]), np.nan)
         first, last = np.nanmin(centres, axis=1).astype(int), np.nanmax(centres, axis=1).astype(int)

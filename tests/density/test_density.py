@@ -24,6 +24,7 @@ from obsforge.density.coordinates import (
     validate_zeta,
 )
 from obsforge.density.data import TEST, bootstrap_counts, stream_training_arrays, weight_cut
+from obsforge.observables.shapes import in_shape, weighted_histogram
 from obsforge.training import TrainingConfig, train
 
 torch.set_num_threads(2)
@@ -347,3 +348,24 @@ def test_reference_style_flow_with_batch_norm_and_random_permutations(tmp_path):
             rebuilt.log_prob(grid[:100], context).numpy(),
             flow.log_prob(grid[:100], context).numpy(),
         )
+
+
+@pytest.mark.parametrize("kind", ["flow", "mlp"])
+def test_shape_fractions_by_importance_sampling_equal_those_of_model_samples(kind):
+    from obsforge.observables.shapes import TriangleShape
+
+    torch.manual_seed(5)  # an untrained model is a density like any other
+    model = ConditionalFlow(SMALL_FLOW) if kind == "flow" else DensityMLP(MLPConfig(layers=2))
+    surrogate = EEECSurrogate(model, [-1.5, 0.0, 0.0], [0.8, 1.0, 1.0], 175.0, 5.0, [170, 180])
+    shapes = [TriangleShape(n1=1.0, n2=1.0, delta=0.1), TriangleShape(n1=1.0, n2=2.0, delta=0.1)]
+    edges = np.geomspace(1e-3, 0.5, 9)
+    fractions, variances = surrogate.shape_fractions(shapes, 172.0, edges, 400_000, seed=1)
+    zeta, w = surrogate.weighted_samples(400_000, 172.0, seed=2)
+    for s, shape in enumerate(shapes):
+        inside = in_shape(zeta, shape)
+        direct, error = weighted_histogram(zeta[inside, 0], w[inside], edges)
+        ok = direct > 5 * error  # bins measured to 20% or better
+        pulls = (fractions[0, s] - direct) / np.sqrt(variances[0, s] + error**2)
+        assert ok.sum() >= 4 and fractions[0, s].sum() > 1e-3
+        assert np.all(np.abs(pulls[ok]) < 4.5), pulls
+        assert abs(pulls[ok].mean()) < 4 / np.sqrt(ok.sum())
