@@ -34,6 +34,7 @@ __all__ = ["EEECDistribution", "EEECSurrogate", "build_model", "train_surrogate"
 
 MODELS = {"flow": (ConditionalFlow, FlowConfig), "mlp": (DensityMLP, MLPConfig)}
 SAMPLE_BLOCK = 200_000
+NORM_POINTS = 4_000_000  # proposal points of an MLP's normalisation in shape_fractions
 
 
 def build_model(kind: str, config: dict[str, Any] | None = None) -> torch.nn.Module:
@@ -158,52 +159,62 @@ class EEECSurrogate:
     def shape_fractions(
         self,
         shapes: list[TriangleShape],
-        m_top: float,
+        masses: np.ndarray | float,
         edges: np.ndarray,
         n_proposal: int = 20_000_000,
         seed: int = 0,
         width: float = 1.6,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per member, the fraction of the total EEEC weight in each zeta1 bin (``edges``, K + 1)
-        of each shape at m_top, and its MC variance: two arrays (M, S, K).
+        """Per mass and member, the fraction of the total EEEC weight in each zeta1 bin
+        (``edges``, K + 1) of each shape, and its MC variance: two arrays (G, M, S, K) for G
+        masses (a float m_top gives (M, S, K)).
 
         Importance sampling from u ~ N(0, width^2) in the standardised coordinates, where the
-        models live: w = p(u) / q(u) / N. The model is evaluated only at the proposal points
-        that fall into a shape (a small part of the space), so a flow needs no (three-pass)
-        sampling. A flow is normalised; an MLP is divided by its own total (1/N) sum f / q over
-        all N points, as in :meth:`weighted_samples`. With the same seed the proposal is the
-        same at every mass: fractions at neighbouring masses share their random numbers.
+        models live: w = p(u | m) / q(u) / N. The model is evaluated only at the proposal
+        points that fall into a shape (a small part of the space), so a flow needs no
+        (three-pass) sampling. A flow is normalised; an MLP is divided by its own total, the
+        mean of f / q over the first NORM_POINTS points (as :meth:`weighted_samples` does over
+        its samples). The proposal and the shape masks are drawn once for all masses: fractions
+        at neighbouring masses share their random numbers (smooth in m_top, as a fit needs).
         """
+        grid = np.atleast_1d(np.asarray(masses, dtype=np.float64))
         rng = np.random.default_rng(seed)
         n_members, n_bins = self.n_members, len(edges) - 1
-        sums = np.zeros((2, n_members, len(shapes), n_bins))
-        totals = np.zeros(n_members)
+        sums = np.zeros((2, len(grid), n_members, len(shapes), n_bins))
+        totals = np.zeros((len(grid), n_members))
         param = next(self.model.parameters())
-        context = self._context(m_top)
         log_norm = len(self.y_std) * np.log(width * np.sqrt(2 * np.pi))
+        n_norm = min(n_proposal, NORM_POINTS)
         for start in range(0, n_proposal, SAMPLE_BLOCK):
             u = rng.normal(0.0, width, size=(min(SAMPLE_BLOCK, n_proposal - start), 3))
             log_q = -0.5 * ((u / width) ** 2).sum(1) - log_norm
             zeta = from_flow_coordinates(u * self.y_std + self.y_mean)
             masks = [in_shape(zeta, shape) for shape in shapes]
-            need = np.any(masks, axis=0) if self.kind == "flow" else np.ones(len(u), bool)
+            norm = (start + np.arange(len(u)) < n_norm) & (self.kind != "flow")
+            need = np.any(masks, axis=0) | norm
             u_t = torch.as_tensor(u[need], dtype=param.dtype, device=param.device)
-            c_t = context.expand(len(u_t), -1)
-            with torch.no_grad():
-                log_p = np.stack([m.log_prob(u_t, c_t).double().cpu().numpy() for m in self.models])
-            w = np.zeros((n_members, len(u)))
-            w[:, need] = np.exp(log_p - log_q[need])
-            totals += w.sum(axis=1)
-            for s, mask in enumerate(masks):
-                index = np.digitize(zeta[mask, 0], edges) - 1
-                ok = (index >= 0) & (index < n_bins)
-                for i in range(n_members):
-                    sums[0, i, s] += np.bincount(index[ok], w[i, mask][ok], n_bins)
-                    sums[1, i, s] += np.bincount(index[ok], w[i, mask][ok] ** 2, n_bins)
-        norm = np.full(n_members, float(n_proposal)) if self.kind == "flow" else totals
-        contents = sums[0] / norm[:, None, None]
-        variances = sums[1] / norm[:, None, None] ** 2 - contents**2 / n_proposal
-        return contents, np.clip(variances, 0.0, None)
+            index = [np.digitize(zeta[mask, 0], edges) - 1 for mask in masks]
+            for g, m_top in enumerate(grid):
+                c_t = self._context(m_top).expand(len(u_t), -1)
+                with torch.no_grad():
+                    log_p = np.stack(
+                        [m.log_prob(u_t, c_t).double().cpu().numpy() for m in self.models]
+                    )
+                w = np.zeros((n_members, len(u)))
+                w[:, need] = np.exp(log_p - log_q[need])
+                totals[g] += w[:, norm].sum(axis=1)
+                for s, (mask, k) in enumerate(zip(masks, index, strict=True)):
+                    ok = (k >= 0) & (k < n_bins)
+                    for i in range(n_members):
+                        sums[0, g, i, s] += np.bincount(k[ok], w[i, mask][ok], n_bins)
+                        sums[1, g, i, s] += np.bincount(k[ok], w[i, mask][ok] ** 2, n_bins)
+        scale = totals / n_norm if self.kind != "flow" else np.ones_like(totals)
+        contents = sums[0] / n_proposal / scale[..., None, None]
+        variances = sums[1] / (n_proposal * scale[..., None, None]) ** 2 - contents**2 / n_proposal
+        variances = np.clip(variances, 0.0, None)
+        if np.ndim(masses) == 0:
+            return contents[0], variances[0]
+        return contents, variances
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

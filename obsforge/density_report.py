@@ -95,4 +95,11 @@ def report_stream_density(result) -> list[str]:
             f"  {role}: {c['cells']} cells, {c['bins']} bins, pulls mean {c['pull_mean']:+.3f} "
             f"width {c['pull_width']:.3f}, chi2/ndf = {c['chi2']:.1f}/{c['ndf']}",
         )
+    fit = result.numbers.get("mass_fit_pulls")
+    if fit:
+        lines.insert(
+            -2,
+            f"  mass fits at the held-out masses: {fit['fits']} (mass, shape), pulls mean "
+            f"{fit['mean']:+.2f} width {fit['width']:.2f}, largest |pull| {fit['max_abs']:.2f}",
+        )
     return lines

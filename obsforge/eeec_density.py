@@ -166,20 +166,15 @@ def run_density(study: DensityStudy, execution: Execution | None = None) -> Stag
         info={"energy_weighted": settings.energy_weighted},
     )
     totals = {row["m_top"]: row["weight"] for row in data_stage.numbers["test_total_weight"]}
-    return finish_density(
-        stage,
-        settings,
-        surrogate,
-        histories,
-        lambda: closure_table(surrogate, data, totals, settings.closure, _closure_masses(study)),
-    )
+    closure = closure_table(surrogate, data, totals, settings.closure, _closure_masses(study))
+    return finish_density(stage, settings, surrogate, histories, closure)
 
 
 def finish_density(
     stage: StageDir, settings: DensitySettings, surrogate, histories, closure, **numbers
 ) -> StageResult:
     """The end shared by the density stages: timings beside the manifest, the model, the
-    closure rows (``closure()``), their plots, the summary; checkpoints removed at the end."""
+    closure rows and their plots, the summary (with ``numbers``); checkpoints removed last."""
     # Wall-clock timings vary from run to run: they go to timing.json, outside the manifest,
     # so that the checksummed model and summary are bit-reproducible.
     atomic_write_json(
@@ -192,7 +187,6 @@ def finish_density(
     history = histories[0]
     surrogate.info["history"] = histories if settings.ensemble > 1 else history
     stage.write("model.pt", surrogate.save)
-    closure = closure()
     stage.write("closure.json", lambda tmp: tmp.write_text(json.dumps(closure, indent=1)))
     plot_closure(closure, stage.path / "report" / "closure", settings)
     summary = {
@@ -206,7 +200,7 @@ def finish_density(
             {k: c[k] for k in ("shape", "m_top", "chi2", "chi2_stat", "ndf", "chi2_ndf", "role")}
             for c in closure
         ],
-        **{k: (v(closure) if callable(v) else v) for k, v in numbers.items()},
+        **numbers,
     }
     result = stage.complete(["model.pt", "closure.json"], summary)
     for checkpoint in stage.path.glob("checkpoint-*.pt"):

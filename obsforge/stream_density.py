@@ -7,7 +7,10 @@ every triplet of the test jets: all jets of each held-out mass, and the test spl
 trained masses named in ``closure_masses`` (the split's hash is the one of the stream's jet
 groups, so the test jets are whole groups). Per (mass, shape): chi2 over equal-content zeta1
 bins (merged fine bins) and the pulls (PYTHIA - surrogate) / sigma_total, whose mean and width
-over all held-out cells are the calibration of the surrogate's uncertainty.
+over all held-out cells are the calibration of the surrogate's uncertainty. At each held-out
+mass every shape's zeta1 histogram of all its jets is also fitted for m_top with the
+surrogate as the model (:func:`~obsforge.density.closure.mass_fit`): the pulls of the fitted
+masses say whether the surrogate, used as a simulator, biases a measurement.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from obsforge.config import Config
-from obsforge.density.closure import binned_closure, pull_summary
+from obsforge.density.closure import binned_closure, mass_fit, pull_summary
 from obsforge.density.data import stream_training_arrays
 from obsforge.density.settings import DensitySettings
 from obsforge.density.surrogate import train_surrogate
@@ -41,6 +44,11 @@ class StreamDensitySettings(DensitySettings):
         None, description="trained masses tested on their test jets (default: the central one)"
     )
     coverage: float = Field(0.98, gt=0, le=1, description="central part of each marginal")
+    fit_half_width: float = Field(2.0, gt=0, le=5, description="GeV; mass-fit grid m +- this")
+    fit_steps: int = Field(9, ge=5, le=201, description="masses of the mass-fit grid")
+    fit_samples: int = Field(
+        2_000_000, ge=10_000, le=10**9, description="proposal points of the mass fits"
+    )
 
 
 class StreamDensityStudy(StreamStudy):
@@ -133,41 +141,64 @@ def run_stream_density(
         stage.path,
         info={"energy_weighted": True, "sample": "streamed"},
     )
+    closure, fits = _closure(study, stream, surrogate)
     return finish_density(
         stage,
         settings,
         surrogate,
         histories,
-        lambda: _closure(study, stream, surrogate),
+        closure,
         n_training_triplets=int(len(data["weighted_split"])),  # train + validation
-        calibration=pull_summary,
+        calibration=pull_summary(closure),
+        mass_fit=fits,
+        mass_fit_pulls=fit_pulls(fits),
     )
 
 
-def _closure(study: StreamDensityStudy, stream: StageResult, surrogate) -> list[dict[str, Any]]:
-    """Closure rows of every configured shape at every closure mass, from the moments."""
+def _closure(study: StreamDensityStudy, stream: StageResult, surrogate) -> tuple[list, list]:
+    """Closure rows of every configured shape at every closure mass, from the moments, and the
+    mass fit of each shape to all jets of each held-out mass."""
     settings = study.density
     shapes = study.stream.shape_list()
     keys = [(round(t.n1, 9), round(t.n2, 9)) for t in shapes]
     index = [keys.index((round(n1, 9), round(n2, 9))) for n1, n2 in settings.closure.shapes]
     test_groups = np.arange(round(settings.sample.test_fraction * study.stream.groups))
-    rows = []
+    triangles, n_samples = settings.closure.triangle_shapes(), settings.closure.n_samples
+    rows, fits = [], []
     for m_top, role in study.closure_masses():
         _, (moments,) = load_moments(stream, (m_top, m_top))
         groups = np.arange(study.stream.groups) if role == "held out" else test_groups
-        merge, data, error = group_histograms(
-            moments, groups, settings.closure.n_bins, settings.coverage
-        )
+        merge, data, covariance = (
+            a[index] for a in group_histograms(moments, groups, settings.closure.n_bins,
+                                               settings.coverage)
+        )  # fmt: skip
+        error = np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
+        seed = round(m_top * 1000)
+        n_jets = int(moments.n_jets[groups].sum())
         for row in binned_closure(
-            surrogate,
-            settings.closure.triangle_shapes(),
-            m_top,
-            FINE_EDGES,
-            merge[index],
-            data[index],
-            error[index],
-            settings.closure.n_samples,
-            seed=round(m_top * 1000),
+            surrogate, triangles, m_top, FINE_EDGES, merge, data, error, n_samples, seed
         ):
-            rows.append({**row, "role": role, "n_jets": int(moments.n_jets[groups].sum())})
-    return rows
+            rows.append({**row, "role": role, "n_jets": n_jets})
+        if role == "held out":
+            w, n = settings.fit_half_width, settings.fit_steps
+            grid = np.linspace(m_top - w, m_top + w, n)
+            for fit in mass_fit(
+                surrogate, triangles, FINE_EDGES, merge, data, covariance, grid,
+                settings.fit_samples, seed,
+            ):  # fmt: skip
+                fits.append({"m_top": m_top, "n_jets": n_jets, **fit})
+    return rows, fits
+
+
+def fit_pulls(fits: list[dict[str, Any]]) -> dict[str, float]:
+    """(m_hat - m_top) / sigma over the mass fits: mean, width, largest |pull|."""
+    pulls = np.array([(f["m_hat"] - f["m_top"]) / f["sigma"] for f in fits])
+    if len(pulls) == 0:
+        return {}
+    return {
+        "fits": len(pulls),
+        "mean": float(pulls.mean()),
+        "width": float(pulls.std(ddof=1)) if len(pulls) > 1 else 0.0,
+        "max_abs": float(np.abs(pulls).max()),
+        "at_edge": int(sum(f["at_edge"] for f in fits)),
+    }

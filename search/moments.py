@@ -98,9 +98,9 @@ def group_histograms(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The observable of the jets in ``groups`` (indices of jet groups, e.g. the test jets of
     a split that the groups align with) in n_bins equal-content bins per shape: (merge P
-    (S, n_bins, K), x (S, n_bins), error (S, n_bins)). The per-jet covariance comes from all
-    jets of the moments (the same distribution; only sums over all jets are kept for it),
-    divided by the number of jets in ``groups``."""
+    (S, n_bins, K), x (S, n_bins), its covariance (S, n_bins, n_bins)). The per-jet covariance
+    comes from all jets of the moments (the same distribution; only sums over all jets are kept
+    for it), divided by the number of jets in ``groups``."""
     groups = np.asarray(groups)
     n = moments.n_jets[groups].sum()
     if n < 2:
@@ -108,4 +108,4 @@ def group_histograms(
     x = moments.sum_h[groups].sum(axis=0) / moments.sum_w[groups].sum()
     merge = equal_content_bins(x, n_bins, coverage)
     merged, covariance = merge_bins(merge, x, ratio_covariance(moments))
-    return merge, merged, np.sqrt(np.clip(np.diagonal(covariance, axis1=1, axis2=2), 0, None) / n)
+    return merge, merged, covariance / n

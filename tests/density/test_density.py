@@ -369,3 +369,24 @@ def test_shape_fractions_by_importance_sampling_equal_those_of_model_samples(kin
         assert ok.sum() >= 4 and fractions[0, s].sum() > 1e-3
         assert np.all(np.abs(pulls[ok]) < 4.5), pulls
         assert abs(pulls[ok].mean()) < 4 / np.sqrt(ok.sum())
+
+
+def test_mass_fit_finds_the_mass_of_data_made_by_the_model_itself():
+    from obsforge.density.closure import mass_fit
+    from obsforge.observables.shapes import TriangleShape
+
+    torch.manual_seed(6)  # an untrained flow as the law
+    model = ConditionalFlow(SMALL_FLOW)
+    surrogate = EEECSurrogate(model, [-1.5, 0.0, 0.0], [0.8, 1.0, 1.0], 175.0, 3.0, [170, 180])
+    shapes = [TriangleShape(n1=1.0, n2=2.0, delta=0.1)]
+    fine = np.geomspace(1e-3, 0.5, 9)
+    merge = np.eye(8)[None, 2:]  # six bins
+    truth = 175.3
+    fractions, variances = surrogate.shape_fractions(shapes, truth, fine, 300_000, seed=4)
+    data = fractions[:, 0] @ merge[0].T
+    covariance = np.diag((0.02 * data[0]) ** 2)[None]  # 2% errors
+    grid = np.linspace(174.0, 176.0, 9)
+    (fit,) = mass_fit(surrogate, shapes, fine, merge, data, covariance, grid, 300_000, seed=4)
+    assert 0 < fit["sigma"] < 0.3 and not fit["at_edge"]  # sigma: a fraction of the grid
+    assert abs(fit["m_hat"] - truth) < 0.1 * fit["sigma"]  # same random numbers: no noise
+    assert fit["chi2_min"] < 0.1 and fit["ndf"] == 5

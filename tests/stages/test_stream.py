@@ -110,6 +110,7 @@ def test_density_stream_trains_on_the_sample_and_tests_on_the_moments(tiny_study
         "closure_masses": [170.0],
         "mlp": {"layers": 2, "hidden": 16},
         "training": {"epochs": 2, "batch_size": 512, "samples_per_epoch": 2000},
+        "fit_samples": 100_000,
         "closure": {"shapes": [[1.0, 1.0], [1.0, 1.8]], "n_bins": 4, "n_samples": 20_000},
     }
     study = validate_config(StreamDensityStudy, config)
@@ -133,6 +134,8 @@ def test_density_stream_trains_on_the_sample_and_tests_on_the_moments(tiny_study
     assert held["cells"] == 2 and held["ndf"] == closure[2]["ndf"] + closure[3]["ndf"]
     assert (result.path / "report" / "closure_m175.png").exists()
     assert any("pulls mean" in line for line in result.summary())
+    assert [f["m_top"] for f in s["mass_fit"]] == [175.0, 175.0]
+    assert all(f["sigma"] > 0 for f in s["mass_fit"]) and s["mass_fit_pulls"]["fits"] == 2
     with pytest.raises(ValueError, match="closure_masses"):
         validate_config(StreamDensityStudy, {**config, "density": {
             **config["density"], "closure_masses": [175.0]}})  # fmt: skip
