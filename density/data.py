@@ -209,16 +209,17 @@ def stream_training_arrays(
     split = jet_split(sample["jet_id"], config)
     parts = []
     for mass in train_masses:
-        rows = np.flatnonzero((np.abs(m_top - mass) < 1e-6) & (split != TEST))
+        # m_top is stored as float32: a mass matches to 1 MeV.
+        rows = np.flatnonzero((np.abs(m_top - mass) < 1e-3) & (split != TEST))
         if len(rows) == 0:
             raise ValueError(f"m_top = {mass} GeV: no training triplets in the streamed sample")
         keep, weight = importance_subsample(sample["weight"][rows], config.triplets_per_mass, rng)
-        parts.append((rows[keep], weight))
-    rows = np.concatenate([r for r, _ in parts])
+        parts.append((rows[keep], weight, np.full(len(keep), mass)))
+    rows = np.concatenate([r for r, _, _ in parts])
     return {
         "weighted_zeta": zeta[rows],
-        "weighted_weight": np.concatenate([w for _, w in parts]),
+        "weighted_weight": np.concatenate([w for _, w, _ in parts]),
         "weighted_split": split[rows],
-        "weighted_m_top": m_top[rows],
+        "weighted_m_top": np.concatenate([m for _, _, m in parts]),
         "weighted_jet_id": np.asarray(sample["jet_id"])[rows],
     }

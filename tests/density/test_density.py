@@ -257,18 +257,18 @@ def test_stream_training_arrays_keep_training_jets_of_training_masses_unbiased()
     sample = {
         "zeta1": rng.random(n, dtype=np.float32), "zeta2": np.ones(n, np.float32),
         "zeta3": np.ones(n, np.float32), "weight": rng.lognormal(-6, 1.5, n).astype(np.float32),
-        "m_top": np.array([171.0, 172.5, 174.0], np.float32)[jet % 3],
+        "m_top": np.array([170.1, 172.5, 174.3], np.float32)[jet % 3],  # float32, as stored
         "jet_id": jet,
     }  # fmt: skip
     config = SampleConfig(triplets_per_mass=20_000, test_fraction=0.25, seed=2)
-    arrays = stream_training_arrays(sample, config, [171.0, 174.0], rng)
-    assert set(np.unique(arrays["weighted_m_top"])) == {171.0, 174.0}  # 172.5 held out
+    arrays = stream_training_arrays(sample, config, [170.1, 174.3], rng)
+    assert set(np.unique(arrays["weighted_m_top"])) == {170.1, 174.3}  # 172.5 held out
     assert not np.isin(arrays["weighted_jet_id"], jet[jet_split(jet, config) == TEST]).any()
     assert (arrays["weighted_split"] != TEST).all()
-    for mass in (171.0, 174.0):
+    for mass in (170.1, 174.3):
         at = arrays["weighted_m_top"] == mass
         assert abs(at.sum() - 20_000) < 5 * np.sqrt(20_000)
-        kept = (sample["m_top"] == mass) & (jet_split(jet, config) != TEST)
+        kept = (sample["m_top"] == np.float32(mass)) & (jet_split(jet, config) != TEST)
         # Unbiased: the subsample's weight is the weight of the triplets it stands for; the
         # error of the Horvitz-Thompson sum is sqrt(sum w^2 (1 - p) / p) < sqrt(w_cut sum w).
         total = sample["weight"][kept].sum(dtype=np.float64)
