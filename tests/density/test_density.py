@@ -27,7 +27,6 @@ from obsforge.density.data import TEST, bootstrap_counts, stream_training_arrays
 from obsforge.observables.shapes import in_shape, weighted_histogram
 from obsforge.training import TrainingConfig, train
 
-torch.set_num_threads(2)
 SMALL_FLOW = FlowConfig(layers=2, hidden=32, blocks=1, bins=8)
 FAST = TrainingConfig(epochs=12, batch_size=1024, learning_rate=3e-3, patience=20, device="cpu")
 
