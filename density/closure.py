@@ -32,6 +32,7 @@ __all__ = [
     "closure_edges",
     "closure_table",
     "mass_fit",
+    "mass_fit_pulls",
     "member_samples",
     "pull_summary",
     "shape_closure",
@@ -311,9 +312,38 @@ def mass_fit(
                 "sigma": float(1 / np.sqrt(a)) if a > 0 else float("inf"),
                 "chi2_min": float(chi2.min()),
                 "ndf": int(used.sum()) - 1,
-                "at_edge": bool(np.argmin(chi2) in (0, len(fine) - 1)),
+                "at_edge": bool(
+                    np.argmin(chi2) in (0, len(fine) - 1) or not grid[0] <= m_hat <= grid[-1]
+                ),
                 "grid": grid.tolist(),
                 "chi2": chi2[::20].tolist(),
             }
         )
     return rows
+
+
+def mass_fit_pulls(fits: list[dict[str, Any]]) -> dict[str, Any]:
+    """(m_hat - m_top) / sigma over the mass fits that found a minimum inside their grid with
+    a convex chi2 (``failed``: the others, counted), with mean, width and largest |pull|.
+
+    >>> row = {"m_top": 175.0, "sigma": 0.2, "at_edge": False, "grid": [173.0, 177.0]}
+    >>> fits = [{**row, "m_hat": 175.2}, {**row, "m_hat": 174.8}, {**row, "m_hat": 178.0}]
+    >>> r = mass_fit_pulls(fits)
+    >>> r["fits"], r["failed"], round(r["mean"], 9), round(r["max_abs"], 9)
+    (2, 1, 0.0, 1.0)
+    """
+    good = [
+        f
+        for f in fits
+        if np.isfinite(f["sigma"])
+        and not f["at_edge"]
+        and f["grid"][0] <= f["m_hat"] <= f["grid"][-1]
+    ]
+    pulls = np.array([(f["m_hat"] - f["m_top"]) / f["sigma"] for f in good])
+    return {
+        "fits": len(good),
+        "failed": len(fits) - len(good),
+        "mean": float(pulls.mean()) if len(pulls) else float("nan"),
+        "width": float(pulls.std(ddof=1)) if len(pulls) > 1 else float("nan"),
+        "max_abs": float(np.abs(pulls).max()) if len(pulls) else float("nan"),
+    }

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from obsforge.density.closure import mass_fit_pulls
+
 __all__ = ["plot_closure", "report_density", "report_stream_density"]
 
 
@@ -95,11 +97,19 @@ def report_stream_density(result) -> list[str]:
             f"  {role}: {c['cells']} cells, {c['bins']} bins, pulls mean {c['pull_mean']:+.3f} "
             f"width {c['pull_width']:.3f}, chi2/ndf = {c['chi2']:.1f}/{c['ndf']}",
         )
-    fit = result.numbers.get("mass_fit_pulls")
-    if fit:
+    fits = result.numbers.get("mass_fit", [])
+    for f in fits:
         lines.insert(
             -2,
-            f"  mass fits at the held-out masses: {fit['fits']} (mass, shape), pulls mean "
-            f"{fit['mean']:+.2f} width {fit['width']:.2f}, largest |pull| {fit['max_abs']:.2f}",
+            f"  mass fit, shape ({f['shape'][0]:g}, {f['shape'][1]:g}) at {f['m_top']:g} GeV: "
+            f"{f['m_hat']:.2f} +- {f['sigma']:.2f} GeV{' (at the grid edge)' * f['at_edge']}",
+        )
+    if fits:
+        fit = mass_fit_pulls(fits)
+        lines.insert(
+            -2,
+            f"  mass fits at the held-out masses: {fit['fits']} (mass, shape) with a minimum, "
+            f"{fit['failed']} without; pulls mean {fit['mean']:+.2f} width {fit['width']:.2f}, "
+            f"largest |pull| {fit['max_abs']:.2f}",
         )
     return lines

@@ -15,13 +15,11 @@ masses say whether the surrogate, used as a simulator, biases a measurement.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from pydantic import Field, model_validator
 
 from obsforge.config import Config
-from obsforge.density.closure import binned_closure, mass_fit, pull_summary
+from obsforge.density.closure import binned_closure, mass_fit, mass_fit_pulls, pull_summary
 from obsforge.density.data import stream_training_arrays
 from obsforge.density.settings import DensitySettings
 from obsforge.density.surrogate import train_surrogate
@@ -151,7 +149,7 @@ def run_stream_density(
         n_training_triplets=int(len(data["weighted_split"])),  # train + validation
         calibration=pull_summary(closure),
         mass_fit=fits,
-        mass_fit_pulls=fit_pulls(fits),
+        mass_fit_pulls=mass_fit_pulls(fits),
     )
 
 
@@ -188,17 +186,3 @@ def _closure(study: StreamDensityStudy, stream: StageResult, surrogate) -> tuple
             ):  # fmt: skip
                 fits.append({"m_top": m_top, "n_jets": n_jets, **fit})
     return rows, fits
-
-
-def fit_pulls(fits: list[dict[str, Any]]) -> dict[str, float]:
-    """(m_hat - m_top) / sigma over the mass fits: mean, width, largest |pull|."""
-    pulls = np.array([(f["m_hat"] - f["m_top"]) / f["sigma"] for f in fits])
-    if len(pulls) == 0:
-        return {}
-    return {
-        "fits": len(pulls),
-        "mean": float(pulls.mean()),
-        "width": float(pulls.std(ddof=1)) if len(pulls) > 1 else 0.0,
-        "max_abs": float(np.abs(pulls).max()),
-        "at_edge": int(sum(f["at_edge"] for f in fits)),
-    }
