@@ -34,3 +34,9 @@ class DensitySettings(Config):
     mlp: MLPConfig = MLPConfig()
     training: TrainingConfig = TrainingConfig()
     closure: ClosureConfig = ClosureConfig()
+
+    def training_masses(self, generated: list[float]) -> list[float]:
+        """The masses trained on: ``train_masses`` if given, else all generated but hold-outs."""
+        if self.train_masses is not None:
+            return list(self.train_masses)
+        return [m for m in generated if m not in self.holdout_masses]

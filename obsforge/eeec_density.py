@@ -75,9 +75,7 @@ class DensityStudy(TopEEECStudy):
         return self
 
     def training_masses(self) -> list[float]:
-        if self.density.train_masses is not None:
-            return list(self.density.train_masses)
-        return [m for m in self.top_jets.masses if m not in self.density.holdout_masses]
+        return self.density.training_masses(self.top_jets.masses)
 
 
 class _DataConfig(Config):

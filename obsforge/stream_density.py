@@ -88,9 +88,7 @@ class StreamDensityStudy(StreamStudy):
         return self
 
     def training_masses(self) -> list[float]:
-        if self.density.train_masses is not None:
-            return list(self.density.train_masses)
-        return [m for m in self.top_jets.masses if m not in self.density.holdout_masses]
+        return self.density.training_masses(self.top_jets.masses)
 
     def closure_masses(self) -> list[tuple[float, str]]:
         trained = self.density.closure_masses
