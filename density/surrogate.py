@@ -28,7 +28,8 @@ from obsforge.density.coordinates import (
     validate_zeta,
 )
 from obsforge.density.models import ConditionalFlow, DensityMLP, FlowConfig, MLPConfig
-from obsforge.observables.shapes import TriangleShape, in_shape
+from obsforge.observables.shapes import TriangleShape, in_shape, shape_members
+from obsforge.progress import progress
 
 __all__ = ["EEECDistribution", "EEECSurrogate", "build_model", "train_surrogate"]
 
@@ -185,29 +186,41 @@ class EEECSurrogate:
         param = next(self.model.parameters())
         log_norm = len(self.y_std) * np.log(width * np.sqrt(2 * np.pi))
         n_norm = min(n_proposal, NORM_POINTS)
-        for start in range(0, n_proposal, SAMPLE_BLOCK):
+        blocks = range(0, n_proposal, SAMPLE_BLOCK)
+        label = f"shape fractions ({len(shapes)} shapes x {len(grid)} masses)"
+        for start in progress(blocks, label, total=len(blocks)):
             u = rng.normal(0.0, width, size=(min(SAMPLE_BLOCK, n_proposal - start), 3))
             log_q = -0.5 * ((u / width) ** 2).sum(1) - log_norm
             zeta = from_flow_coordinates(u * self.y_std + self.y_mean)
-            masks = [in_shape(zeta, shape) for shape in shapes]
-            norm = (start + np.arange(len(u)) < n_norm) & (self.kind != "flow")
-            need = np.any(masks, axis=0) | norm
+            members = shape_members(zeta, shapes)
+            need = np.zeros(len(u), bool)
+            for index in members:
+                need[index] = True
+            # an MLP's normalisation: every point of the first n_norm (a prefix of the block,
+            # so also the first n_prefix of the evaluated points)
+            n_prefix = 0 if self.kind == "flow" else max(0, min(len(u), n_norm - start))
+            need[:n_prefix] = True
             u_t = torch.as_tensor(u[need], dtype=param.dtype, device=param.device)
-            index = [np.digitize(zeta[mask, 0], edges) - 1 for mask in masks]
+            # per shape: its points' positions among the evaluated ones and their zeta1 bin
+            position = np.cumsum(need) - 1
+            cells = []
+            for s, index in enumerate(members):
+                k = np.digitize(zeta[index, 0], edges) - 1
+                ok = (k >= 0) & (k < n_bins)
+                cells.append((position[index[ok]], s * n_bins + k[ok]))
+            at, cell = (np.concatenate(a) for a in zip(*cells, strict=True))
             for g, m_top in enumerate(grid):
                 c_t = self._context(m_top).expand(len(u_t), -1)
                 with torch.no_grad():
                     log_p = np.stack(
                         [m.log_prob(u_t, c_t).double().cpu().numpy() for m in self.models]
                     )
-                w = np.zeros((n_members, len(u)))
-                w[:, need] = np.exp(log_p - log_q[need])
-                totals[g] += w[:, norm].sum(axis=1)
-                for s, (mask, k) in enumerate(zip(masks, index, strict=True)):
-                    ok = (k >= 0) & (k < n_bins)
-                    for i in range(n_members):
-                        sums[0, g, i, s] += np.bincount(k[ok], w[i, mask][ok], n_bins)
-                        sums[1, g, i, s] += np.bincount(k[ok], w[i, mask][ok] ** 2, n_bins)
+                w = np.exp(log_p - log_q[need])  # (M, evaluated points)
+                totals[g] += w[:, :n_prefix].sum(axis=1)
+                for i in range(n_members):
+                    size = len(shapes) * n_bins
+                    sums[0, g, i] += np.bincount(cell, w[i, at], size).reshape(-1, n_bins)
+                    sums[1, g, i] += np.bincount(cell, w[i, at] ** 2, size).reshape(-1, n_bins)
         scale = totals / n_norm if self.kind != "flow" else np.ones_like(totals)
         contents = sums[0] / n_proposal / scale[..., None, None]
         variances = sums[1] / (n_proposal * scale[..., None, None]) ** 2 - contents**2 / n_proposal

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from obsforge.config import Config
 
-__all__ = ["TriangleShape", "in_shape", "weighted_histogram"]
+__all__ = ["TriangleShape", "in_shape", "shape_members", "weighted_histogram"]
 
 
 class TriangleShape(Config):
@@ -47,6 +47,30 @@ def in_shape(zeta: np.ndarray, shape: TriangleShape) -> np.ndarray:
         & (zeta3 >= low3)
         & (zeta3 <= low3 + shape.delta)
     )
+
+
+def shape_members(zeta: np.ndarray, shapes: list[TriangleShape]) -> list[np.ndarray]:
+    """For each shape the indices of the triplets (T, 3) inside it (the triplets of
+    :func:`in_shape`), grouped by n1 so that the n1 band (the test on all triplets) is evaluated
+    once per distinct (n1, delta): a grid of shapes costs one pass per n1, not per shape.
+
+    >>> zeta = np.array([[0.1, 0.1, 0.2], [0.1, 0.1, 0.1], [0.1, 0.3, 0.3]])
+    >>> shapes = [TriangleShape(n1=1, n2=2, delta=0.01), TriangleShape(n1=1, n2=1, delta=0.01)]
+    >>> [i.tolist() for i in shape_members(zeta, shapes)]
+    [[0], [1]]
+    """
+    zeta1, zeta2, zeta3 = zeta[:, 0], zeta[:, 1], zeta[:, 2]
+    out: list[np.ndarray | None] = [None] * len(shapes)
+    by_band: dict[tuple[float, float], list[int]] = {}
+    for i, shape in enumerate(shapes):
+        by_band.setdefault((shape.n1, shape.delta), []).append(i)
+    for (n1, delta), members in by_band.items():
+        band = np.flatnonzero((zeta2 >= n1 * zeta1) & (zeta2 <= n1 * zeta1 + delta))
+        z1, z3 = zeta1[band], zeta3[band]
+        for i in members:
+            n2 = shapes[i].n2
+            out[i] = band[(z3 >= n2 * z1) & (z3 <= n2 * z1 + delta)]
+    return out  # type: ignore[return-value]
 
 
 def weighted_histogram(

@@ -23,29 +23,46 @@ def plot_scan(result, stage, simulator, settings, indices, grid, x, index) -> No
 
 
 def _plot_heatmap(result: dict[str, Any], stem) -> None:
-    """Median 95% HPD half-width over the (n1, n2) grid (n2 >= n1), NRE and exact likelihood."""
+    """Median 95% HPD half-width over the (n1, n2) grid (n2 >= n1): NRE, the exact likelihood
+    and, for a streamed sample, the exact likelihood of PYTHIA's own expectation. Shapes off
+    the main grid (the fine patches of a stream) are drawn as small squares on top."""
+    from matplotlib.colors import Normalize
+
     from obsforge.plotting import new_figure, save_figure
 
     shapes = np.asarray(result["shapes"])
-    n1s, n2s = np.unique(shapes[:, 0]), np.unique(shapes[:, 1])
-    fig, axes = new_figure(ncols=2, figsize=(15, 6), squeeze=False)
-    for ax, method in zip(axes[0], ("nre", "exact"), strict=True):
+    methods = [m for m in ("nre", "exact", "moments") if m in result["hpd95_width"]]
+    values = np.concatenate([result["hpd95_width"][m] for m in methods]) / 2
+    norm = Normalize(*np.nanpercentile(values[np.isfinite(values)], [0, 98]))
+    # the main grid: the n1 and n2 that appear most often (a patch adds values seen rarely)
+    n1s, count1 = np.unique(shapes[:, 0], return_counts=True)
+    n2s, count2 = np.unique(shapes[:, 1], return_counts=True)
+    n1s, n2s = n1s[count1 >= count1.max() / 4], n2s[count2 >= count2.max() / 4]
+    on_grid = np.isin(shapes[:, 0], n1s) & np.isin(shapes[:, 1], n2s)
+    fig, axes = new_figure(ncols=len(methods), figsize=(7.5 * len(methods), 6), squeeze=False)
+    for ax, method in zip(axes[0], methods, strict=True):
+        half = np.asarray(result["hpd95_width"][method]) / 2
         table = np.full((len(n2s), len(n1s)), np.nan)
-        for (n1, n2, _), width in zip(shapes, result["hpd95_width"][method], strict=True):
-            table[np.searchsorted(n2s, n2), np.searchsorted(n1s, n1)] = width / 2
-        mesh = ax.pcolormesh(_cell_edges(n1s), _cell_edges(n2s), table, cmap="viridis_r")
+        for (n1, n2, _), width in zip(shapes[on_grid], half[on_grid], strict=True):
+            table[np.searchsorted(n2s, n2), np.searchsorted(n1s, n1)] = width
+        mesh = ax.pcolormesh(_cell_edges(n1s), _cell_edges(n2s), table, cmap="viridis_r", norm=norm)
+        if not on_grid.all():
+            ax.scatter(*shapes[~on_grid, :2].T, c=half[~on_grid], s=9, marker="s",
+                       cmap="viridis_r", norm=norm, edgecolors="none")  # fmt: skip
         colorbar = fig.colorbar(mesh, ax=ax)
         colorbar.set_label("95% HPD half-width [GeV]", fontsize=13)
         colorbar.ax.tick_params(labelsize=11)
-        best = result["best" if method == "nre" else "best_exact"]["shape"]
-        n1, n2 = (float(v) for v in best.strip("()").split(","))
-        ax.plot(n1, n2, "r*", ms=14, label=f"best {best}")
-        ax.plot(1, 2, "wo", mfc="none", ms=12, label="published (1.02, 1.99)")
+        best = result[{"nre": "best", "exact": "best_exact", "moments": "best_moments"}[method]]
+        n1, n2 = (float(v) for v in best["shape"].strip("()").split(","))
+        ax.plot(n1, n2, "r*", ms=14, label=f"best {best['shape']}")
+        ax.plot(1.02, 1.99, "wo", mfc="none", ms=12, label="published (1.02, 1.99)")
         ax.set_xlabel("$n_1$")
         ax.set_ylabel("$n_2$")
-        title = (
-            f"{result['nre_method']} ({result['mode']})" if method == "nre" else "exact likelihood"
-        )
+        title = {
+            "nre": f"{result['nre_method']} ({result['mode']})",
+            "exact": "exact likelihood (surrogate)",
+            "moments": "exact likelihood (PYTHIA moments)",
+        }[method]
         ax.set_title(f"{title}, {result['n_jets']} jets", fontsize=12)
         ax.legend(fontsize=9, loc="lower right")
     save_figure(fig, stem)
@@ -120,6 +137,18 @@ def report_lines(result: StageResult) -> list[str]:
     for shape, methods in summary["coverage"].items():
         nre = methods["nre"]
         lines.append(f"coverage {shape} (NRE): 68% -> {nre['0.68']:.3f}, 95% -> {nre['0.95']:.3f}")
+    if "best_moments" in summary:
+        row = summary["best_moments"]
+        lines.append(
+            f"PYTHIA's own expectation (no surrogate), exact likelihood: best shape "
+            f"{row['shape']}, half-width {row['hpd95_half_width']:.3f} GeV"
+        )
+    for method, boot in summary.get("bootstrap_best", {}).items():
+        pairs = zip(boot["shapes"], boot["fraction"], strict=True)
+        top = ", ".join(f"{shape} {fraction:.0%}" for shape, fraction in pairs)
+        lines.append(f"bootstrap of the best shape ({method}): {top}")
+    for pair, rho in summary.get("rank_correlation", {}).items():
+        lines.append(f"rank correlation {pair.replace('_vs_', ' vs ')}: {rho:.2f}")
     lines.append(f"report: {result.path / 'report'} (hpd_width, posterior, coverage .png/.pdf)")
     lines.append(f"numbers: {result.path / 'scan.json'}")
     return lines

@@ -38,11 +38,18 @@ from obsforge.search.scan import (
 )
 from obsforge.search_data import ScanStudy, run_search_data
 
-__all__ = ["ScanStudy", "SearchSettings", "report_lines", "run_scan", "run_search_data"]
+__all__ = [
+    "ScanStudy",
+    "SearchSettings",
+    "report_lines",
+    "run_scan",
+    "run_search_data",
+    "scan_stage",
+]
 
 log = logging.getLogger(__name__)
 
-SCAN_VERSION = 1
+SCAN_VERSION = 2  # 2: bootstrap of the best shapes, rank correlations, surrogate covariance
 
 
 # -- scan ----------------------------------------------------------------------------------------
@@ -80,18 +87,36 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
     """Score every shape by the 95% HPD width of its m_top posterior; write the report."""
     execution = execution or Execution()
     data = run_search_data(study, execution)
-    settings = study.search
+    return scan_stage(study.runs_dir, study.name, study.search, study.prior(), data, execution)
+
+
+def scan_stage(
+    runs_dir,
+    name: str,
+    settings: SearchSettings,
+    prior: tuple[float, float],
+    data: StageResult,
+    execution: Execution,
+) -> StageResult:
+    """The ``scan`` stage on the tables of a search-data stage (``search-data`` of generated
+    jets, or ``search-data-stream`` of a streamed sample, which adds PYTHIA's own expectation:
+    the exact-likelihood widths without a surrogate)."""
     config = _ScanConfig(**settings.model_dump(include=set(_ScanConfig.model_fields)))
-    stage = StageDir(study.runs_dir, study.name, "scan", config, [data.stage.hash], SCAN_VERSION)
+    stage = StageDir(runs_dir, name, "scan", config, [data.stage.hash], SCAN_VERSION)
     if (done := stage.result()) is not None:
         return done
     stage.begin(seeds={"scan": settings.seed, "nre": settings.nre.seed})
     arrays = dict(np.load(data.stage.output_path("search_data.npz")))
     shapes, reference = arrays["shapes"], [int(i) for i in arrays["reference"]]
     n_shapes = len(shapes)
-    prior = study.prior()
     grid = np.linspace(*prior, settings.grid_points)
     simulator = scan_simulator(arrays, settings.n_jets)
+    # a streamed sample also has PYTHIA's own expectation: exact widths without a surrogate
+    without_surrogate = (
+        scan_simulator(arrays, settings.n_jets, "pythia_means")
+        if "pythia_means" in arrays
+        else None
+    )
     rng = np.random.default_rng(settings.seed)
 
     tasks = training_plan(n_shapes, reference, settings)
@@ -120,6 +145,7 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
         settings.experiments,
         settings.coverage_experiments,
         rng,
+        without_surrogate,
     )
     best, levels, x, index = scores["best"], scores["levels"], scores["x"], scores["index"]
     pythia = pythia_mass_fit(arrays, [best] + reference, grid)
@@ -127,7 +153,9 @@ def run_scan(study: ScanStudy, execution: Execution | None = None) -> StageResul
     result["trainings"] = trainings
     stage.write("scan.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
     plot_scan(result, stage, simulator, settings, [best, reference[0]], grid, x, index)
-    summary = {k: result[k] for k in ("best", "best_exact", "reference", "n_jets", "mode")}
+    keys = ("best", "best_exact", "best_moments", "reference", "n_jets", "mode",
+            "bootstrap_best", "rank_correlation")  # fmt: skip
+    summary = {k: result[k] for k in keys if k in result}
     position = {level: int(np.flatnonzero(np.isclose(levels, level))[0]) for level in LEVELS}
     summary["coverage"] = {
         shape: {

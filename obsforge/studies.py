@@ -124,7 +124,7 @@ STUDIES = (
         "top_stream:run_stream",
         stage="eeec-stream",
         printer="stream_report:report_stream",
-        ignore=("fisher", "density"),
+        ignore=("fisher", "density", "search"),
         fastjet=True,
     ),
     Study(
@@ -135,7 +135,7 @@ STUDIES = (
         stage="fisher",
         printer="fisher_report:report_fisher",
         plotter="fisher_report:replot_fisher",
-        ignore=("density",),
+        ignore=("density", "search"),
         fastjet=True,
     ),
     Study(
@@ -145,6 +145,17 @@ STUDIES = (
         "stream_density:run_stream_density",
         stage="density-stream",
         printer="density_report:report_stream_density",
+        ignore=("fisher", "search"),
+        fastjet=True,
+    ),
+    Study(
+        "scan-stream",
+        "the shape scan on a streamed sample (e.g. 101 masses): NRE with the density-stream "
+        "surrogate, exact likelihoods with and without it, coverage, held-out mass fits",
+        "stream_scan:StreamScanStudy",
+        "stream_scan:run_stream_scan",
+        stage="scan",
+        printer="scan_report:report_lines",
         ignore=("fisher",),
         fastjet=True,
     ),

@@ -41,6 +41,7 @@ __all__ = [
     "fisher_ranking",
     "local_fit_weights",
     "mass_shift",
+    "mean_curves",
 ]
 
 Z95 = 1.959963984540054
@@ -253,3 +254,32 @@ def mass_shift(
         shifts.append(cinv_b @ (x[s][keep] - ranking.mean[s][keep]) / info)
         errors.append(np.sqrt((1.0 / n + ranking.mean_factor) / info))
     return np.array(shifts), np.array(errors)
+
+
+def mean_curves(
+    masses: np.ndarray,
+    moments: list[StreamMoments],
+    merge: np.ndarray,
+    grid: np.ndarray,
+    bandwidth: float = 6.0,
+    degree: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The PYTHIA mean and per-jet covariance of the binned observable (merge P (S, n, K)) as
+    smooth functions of m_top, evaluated on ``grid`` (G,): at every grid mass the local
+    polynomial fit of the per-mass means (tricube kernel of half-width ``bandwidth``, the fit of
+    :func:`fisher_ranking`; one-sided at the ends of the mass range) and the kernel- and
+    jet-weighted average of the per-mass covariances. Returns means (G, S, n) and
+    covariances (G, S, n, n) -- a simulator of the binned observable without a surrogate.
+    """
+    masses = np.asarray(masses, dtype=np.float64)
+    x, _ = merge_bins(merge, np.stack([ratio_means(m) for m in moments]))  # (M, S, n)
+    fine = np.stack([ratio_covariance(m) for m in moments])  # (M, S, K, K)
+    n_jets = np.array([m.n_jets.sum() for m in moments], dtype=np.float64)
+    means, covariances = [], []
+    for m0 in np.asarray(grid, dtype=np.float64):
+        means.append(np.einsum("m,msn->sn", local_fit_weights(masses, m0, bandwidth, degree)[0], x))
+        u = np.abs(masses - m0) / bandwidth
+        kernel = np.where(u < 1, (1 - u**3) ** 3, 0.0) * n_jets
+        average = np.einsum("m,mskl->skl", kernel / kernel.sum(), fine)
+        covariances.append(merge_bins(merge, np.zeros(merge.shape[::2]), average)[1])
+    return np.stack(means), np.stack(covariances)

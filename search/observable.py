@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from obsforge.config import MAX_COUNT, Config, Count
-from obsforge.observables.shapes import TriangleShape
+from obsforge.observables.shapes import TriangleShape, shape_members
 
 __all__ = [
     "ShapeGrid",
@@ -124,23 +124,6 @@ class StreamSettings(Config):
         return scan_shapes(self.shapes, self.patches)
 
 
-def _shape_index(zeta: np.ndarray, shapes: list[TriangleShape]) -> list[np.ndarray]:
-    """For each shape the indices of the triplets inside it, grouped by n1 so that the n1 band
-    (the expensive test on all triplets) is evaluated once per distinct (n1, delta)."""
-    zeta1, zeta2, zeta3 = zeta[:, 0], zeta[:, 1], zeta[:, 2]
-    out: list[np.ndarray | None] = [None] * len(shapes)
-    by_band: dict[tuple[float, float], list[int]] = {}
-    for i, shape in enumerate(shapes):
-        by_band.setdefault((shape.n1, shape.delta), []).append(i)
-    for (n1, delta), members in by_band.items():
-        band = np.flatnonzero((zeta2 >= n1 * zeta1) & (zeta2 <= n1 * zeta1 + delta))
-        z1, z3 = zeta1[band], zeta3[band]
-        for i in members:
-            n2 = shapes[i].n2
-            out[i] = band[(z3 >= n2 * z1) & (z3 <= n2 * z1 + delta)]
-    return out  # type: ignore[return-value]
-
-
 def shape_edges(
     zeta: np.ndarray,
     weight: np.ndarray,
@@ -157,7 +140,7 @@ def shape_edges(
     tail = (1 - coverage) / 2
     levels = np.linspace(tail, 1 - tail, n_bins + 1)
     edges = np.empty((len(shapes), n_bins + 1))
-    for s, index in enumerate(_shape_index(zeta, shapes)):
+    for s, index in enumerate(shape_members(zeta, shapes)):
         if len(index) < 10 * n_bins:
             raise ValueError(
                 f"shape {shapes[s].label()}: only {len(index)} triplets inside, too few for "
@@ -187,7 +170,7 @@ def shape_histograms(
         out = np.zeros((len(shapes), n_bins))
     else:
         out = np.zeros((n_groups, len(shapes), n_bins))
-    for s, index in enumerate(_shape_index(zeta, shapes)):
+    for s, index in enumerate(shape_members(zeta, shapes)):
         k = np.searchsorted(edges[s], zeta[index, 0], side="right") - 1
         inside = (k >= 0) & (k < n_bins)
         k, w = k[inside], weight[index][inside]

@@ -37,8 +37,11 @@ __all__ = [
     "surrogate_pulls",
     "checked_covariance",
     "coverage_fractions",
+    "bootstrap_best",
+    "experiment_widths",
     "log_posterior",
     "median_widths",
+    "rank_correlations",
     "nre_features",
     "pythia_mass_fit",
     "scan_simulator",
@@ -131,10 +134,20 @@ def checked_covariance(cov: np.ndarray, shapes, m_top: float, n_jets: int) -> np
     return cov
 
 
-def scan_simulator(arrays: dict[str, np.ndarray], n_jets: int) -> ShapeSimulator:
-    """The simulator of pseudo-experiments of ``n_jets`` jets from a search-data table."""
+def scan_simulator(
+    arrays: dict[str, np.ndarray], n_jets: int, means: str = "means"
+) -> ShapeSimulator:
+    """The simulator of pseudo-experiments of ``n_jets`` jets from a search-data table: the
+    surrogate's expectation (``means``, with its covariance ``model_cov`` where the table has
+    one) or, for a streamed sample, PYTHIA's own (``pythia_means``)."""
+    model_cov = arrays.get("model_cov") if means == "means" else None
     return ShapeSimulator(
-        arrays["mean_masses"], arrays["means"], arrays["cov_masses"], arrays["jet_cov"], n_jets
+        arrays["mean_masses"],
+        arrays[means],
+        arrays["cov_masses"],
+        arrays["jet_cov"],
+        n_jets,
+        model_cov,
     )
 
 
@@ -152,8 +165,57 @@ def log_posterior(estimator_path, x, shapes, index, grid, amortised) -> np.ndarr
 def median_widths(log_post: np.ndarray, step: float, n_shapes: int) -> dict[float, np.ndarray]:
     """Median HPD widths per shape of posteriors ordered shape by shape: (S * P, G) -> (S,)."""
     return {
-        level: np.median(batch_hpd_width(log_post, step, level).reshape(n_shapes, -1), axis=1)
-        for level in LEVELS
+        level: np.median(widths, axis=1)
+        for level, widths in experiment_widths(log_post, step, n_shapes).items()
+    }
+
+
+def experiment_widths(log_post: np.ndarray, step: float, n_shapes: int) -> dict[float, np.ndarray]:
+    """HPD widths of every posterior, ordered shape by shape: (S * P, G) -> (S, P) per level."""
+    return {level: batch_hpd_width(log_post, step, level).reshape(n_shapes, -1) for level in LEVELS}
+
+
+def bootstrap_best(
+    widths: np.ndarray, n_bootstrap: int, rng: np.random.Generator, top: int = 5
+) -> dict[str, Any]:
+    """How sure is the best shape? widths (S, P): the 95% HPD widths of P pseudo-experiments
+    per shape; each bootstrap replica resamples every shape's experiments and takes the shape
+    with the smallest median. Returns the ``top`` most frequent best shapes (indices) with
+    their frequency, and the central 68% of the best median half-width.
+
+    >>> w = np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])
+    >>> r = bootstrap_best(w, 10, np.random.default_rng(0))
+    >>> r["shapes"], r["fraction"], r["half_width_68"]
+    ([0], [1.0], [0.5, 0.5])
+    """
+    n_shapes, n_experiments = widths.shape
+    picks, best = np.empty(n_bootstrap, dtype=np.int64), np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        draw = rng.integers(0, n_experiments, size=widths.shape)
+        medians = np.median(np.take_along_axis(widths, draw, axis=1), axis=1)
+        picks[b], best[b] = np.argmin(medians), medians.min() / 2
+    frequency = np.bincount(picks, minlength=n_shapes) / n_bootstrap
+    order = [int(i) for i in np.argsort(frequency)[::-1][:top] if frequency[i] > 0]
+    return {
+        "shapes": order,
+        "fraction": [float(frequency[i]) for i in order],
+        "half_width_68": np.percentile(best, [16, 84]).tolist(),
+    }
+
+
+def rank_correlations(widths: dict[str, np.ndarray]) -> dict[str, float]:
+    """Spearman rank correlation of the shapes' widths between every pair of methods.
+
+    >>> rank_correlations({"a": np.array([1.0, 2, 3]), "b": np.array([2.0, 4, 5])})
+    {'a_vs_b': 1.0}
+    """
+    from scipy.stats import spearmanr
+
+    names = list(widths)
+    return {
+        f"{a}_vs_{b}": float(spearmanr(widths[a], widths[b]).statistic)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
     }
 
 
@@ -163,16 +225,21 @@ def coverage_fractions(credibility: np.ndarray, levels: np.ndarray) -> list[floa
 
 
 def pythia_mass_fit(arrays, shape_indices: list[int], grid: np.ndarray) -> list[dict[str, Any]]:
-    """Fit m_top to all held-out PYTHIA jets of each generated mass inside the prior, with the
-    exact Gaussian likelihood of the surrogate expectation: (estimate - truth) / sigma tests the
-    surrogate at the statistical precision of the whole test sample."""
+    """Fit m_top to all held-out PYTHIA jets of each generated mass inside the prior (a streamed
+    table: those of its ``fit_masses``), with the exact Gaussian likelihood of the surrogate
+    expectation: (estimate - truth) / sigma tests the surrogate at the statistical precision of
+    the whole test sample."""
+    if "fit_masses" in arrays:
+        masses, data, counts = arrays["fit_masses"], arrays["fit_means"], arrays["fit_counts"]
+    else:
+        masses, data, counts = arrays["cov_masses"], arrays["data_means"], arrays["jet_counts"]
     rows = []
-    for j, m_top in enumerate(arrays["cov_masses"]):
+    for j, m_top in enumerate(masses):
         if not grid[0] < m_top < grid[-1]:
             continue
-        simulator = scan_simulator(arrays, int(arrays["jet_counts"][j]))
+        simulator = scan_simulator(arrays, int(counts[j]))
         for i in dict.fromkeys(shape_indices):
-            x = arrays["data_means"][j, i][None]
+            x = data[j, i][None]
             log_l = simulator.log_likelihood(x, np.array([i]), grid)[0]
             posterior = GridPosterior.from_log_density(grid, log_l)
             sigma = posterior.hpd(0.68).width / 2
@@ -180,7 +247,7 @@ def pythia_mass_fit(arrays, shape_indices: list[int], grid: np.ndarray) -> list[
                 {
                     "m_top": float(m_top),
                     "shape": shape_label(arrays["shapes"][i]),
-                    "jets": int(arrays["jet_counts"][j]),
+                    "jets": int(counts[j]),
                     "estimate": posterior.mode,
                     "sigma": sigma,
                     "pull": (posterior.mode - float(m_top)) / sigma,
@@ -221,6 +288,8 @@ def score_shapes(
     experiments: int,
     coverage_experiments: int,
     rng: np.random.Generator,
+    pythia: ShapeSimulator | None = None,
+    bootstrap: int = 200,
 ) -> dict[str, Any]:
     """Median HPD widths of every shape from ``experiments`` pseudo-experiments at
     ``true_mass`` (the same ones for NRE and the exact likelihood), the best shape of each, and
@@ -228,31 +297,45 @@ def score_shapes(
 
     shapes: (S, 3) rows (n1, n2, delta); per_shape: the estimator file of each shape trained on
     its own; amortised: the file of the estimator of all shapes, or ``None`` (then the NRE
-    widths are the per-shape estimators', and ``per_shape`` must hold every shape).
-    Returns widths {"exact", "nre"} -> {level: (S,)}, per_shape_widths, best, best_exact,
-    levels, coverage {label: {"nre", "exact"}: fractions per level}, and the scoring
-    pseudo-experiments x (S * experiments, K) with their shape index.
+    widths are the per-shape estimators', and ``per_shape`` must hold every shape). pythia: a
+    second simulator (PYTHIA's own expectation, no surrogate) whose exact-likelihood widths are
+    scored on its own pseudo-experiments ("moments"). bootstrap: replicas of
+    :func:`bootstrap_best` for every method.
+    Returns widths {"exact", "nre"[, "moments"]} -> {level: (S,)}, per_shape_widths, best,
+    best_exact, the bootstrap of the best shape per method, levels, coverage {label: {"nre",
+    "exact"}: fractions per level}, and the scoring pseudo-experiments x (S * experiments, K)
+    with their shape index.
     """
     n_shapes = len(shapes)
     step = grid[1] - grid[0]
     index = np.repeat(np.arange(n_shapes), experiments)
     x = simulator.simulate(np.full(len(index), true_mass), index, rng)
-    widths = {"exact": median_widths(simulator.log_likelihood(x, index, grid), step, n_shapes)}
+    each = {"exact": experiment_widths(simulator.log_likelihood(x, index, grid), step, n_shapes)}
     if amortised is not None:
         log_post = log_posterior(amortised, x, shapes, index, grid, True)
-        widths["nre"] = median_widths(log_post, step, n_shapes)
+        each["nre"] = experiment_widths(log_post, step, n_shapes)
+        del log_post
     else:
-        widths["nre"] = {level: np.empty(n_shapes) for level in LEVELS}
+        each["nre"] = {level: np.empty((n_shapes, experiments)) for level in LEVELS}
     per_shape_widths = {}
     for i, path in per_shape.items():
         rows = index == i
         log_post = log_posterior(path, x[rows], shapes, index[rows], grid, False)
-        per_shape_widths[i] = median_widths(log_post, step, 1)
+        one = experiment_widths(log_post, step, 1)
+        per_shape_widths[i] = {level: np.median(w, axis=1) for level, w in one.items()}
         if amortised is None:
             for level in LEVELS:
-                widths["nre"][level][i] = per_shape_widths[i][level][0]
+                each["nre"][level][i] = one[level][0]
+    if pythia is not None:
+        xp = pythia.simulate(np.full(len(index), true_mass), index, rng)
+        each["moments"] = experiment_widths(pythia.log_likelihood(xp, index, grid), step, n_shapes)
+    widths = {
+        method: {level: np.median(w, axis=1) for level, w in by_level.items()}
+        for method, by_level in each.items()
+    }
     best = int(np.argmin(widths["nre"][0.95]))
     best_exact = int(np.argmin(widths["exact"][0.95]))
+    boot = {method: bootstrap_best(w[0.95], bootstrap, rng) for method, w in each.items()}
 
     levels = np.unique(np.round(np.r_[np.linspace(0.05, 0.95, 19), LEVELS], 2))
     coverage = {}
@@ -274,6 +357,7 @@ def score_shapes(
         "per_shape_widths": per_shape_widths,
         "best": best,
         "best_exact": best_exact,
+        "bootstrap": boot,
         "levels": levels,
         "coverage": coverage,
         "x": x,
@@ -376,6 +460,13 @@ def scan_record(
     shapes, the reference shapes, coverage and the PYTHIA mass fit."""
     widths, per_shape_widths = scores["widths"], scores["per_shape_widths"]
     best, best_exact = scores["best"], scores["best_exact"]
+    extra = {}
+    if "moments" in widths:
+        i = int(np.argmin(widths["moments"][0.95]))
+        extra["best_moments"] = {
+            "shape": shape_label(shapes[i]),
+            "hpd95_half_width": float(widths["moments"][0.95][i] / 2),
+        }
     return {
         "prior": list(prior),
         "n_jets": settings.n_jets,
@@ -400,9 +491,24 @@ def scan_record(
             shape_label(shapes[i]): {
                 "nre_hpd95_half_width": float(widths["nre"][0.95][i] / 2),
                 "exact_hpd95_half_width": float(widths["exact"][0.95][i] / 2),
+                **(
+                    {"moments_hpd95_half_width": float(widths["moments"][0.95][i] / 2)}
+                    if "moments" in widths
+                    else {}
+                ),
             }
             for i in reference
         },
+        **extra,
+        "bootstrap_best": {
+            method: {
+                "shapes": [shape_label(shapes[i]) for i in b["shapes"]],
+                "fraction": b["fraction"],
+                "half_width_68": b["half_width_68"],
+            }
+            for method, b in scores["bootstrap"].items()
+        },
+        "rank_correlation": rank_correlations({k: v[0.95] for k, v in widths.items()}),
         "coverage_levels": scores["levels"].tolist(),
         "coverage": scores["coverage"],
         "pythia_mass_fit": pythia,

@@ -11,6 +11,12 @@ interpolation in between), and C_s the per-jet covariance of the ratio (delta me
 the covariance of r_j = (h_j - x w_j) / <w>), estimated from PYTHIA jets at the generated
 masses and interpolated linearly in m. The likelihood is then known in closed form, which
 gives an exact reference posterior for the neural ratio estimator.
+
+The surrogate's own statistical uncertainty -- the covariance V_s(m) of its expectation (the
+spread of an ensemble's members and the Monte Carlo error of the expectation) -- enters as a
+covariance of the mean, x ~ Normal(mu_s(m), C_s(m) / N + V_s(m)): every pseudo-experiment draws
+its own mean, so a posterior (exact or NRE) is marginalised over the surrogate's uncertainty.
+V does not shrink with N: it bounds the precision a surrogate can support.
 """
 
 from __future__ import annotations
@@ -47,7 +53,9 @@ class ShapeSimulator:
     """Gaussian pseudo-experiments of ``n_jets`` jets for a set of shapes.
 
     mean_masses (M,) increasing; means (M, S, K): surrogate expectation of x;
-    cov_masses (D,) increasing; jet_cov (D, S, K, K): per-jet covariance (Cov(x) = C / N).
+    cov_masses (D,) increasing; jet_cov (D, S, K, K): per-jet covariance (Cov(x) = C / N);
+    model_cov (M, S, K, K) or None: the covariance of the expectation itself (surrogate
+    uncertainty), on the masses of ``means``.
     """
 
     def __init__(
@@ -57,6 +65,7 @@ class ShapeSimulator:
         cov_masses: np.ndarray,
         jet_cov: np.ndarray,
         n_jets: int,
+        model_cov: np.ndarray | None = None,
     ) -> None:
         self.mean_masses = np.asarray(mean_masses, dtype=np.float64)
         self.means = np.asarray(means, dtype=np.float64)
@@ -76,6 +85,12 @@ class ShapeSimulator:
                 f"jet_cov: shape {self.jet_cov.shape} does not match means {self.means.shape} "
                 f"and {len(self.cov_masses)} covariance masses"
             )
+        self.model_cov = None if model_cov is None else np.asarray(model_cov, dtype=np.float64)
+        if self.model_cov is not None and self.model_cov.shape != self.means.shape + (self.n_bins,):
+            raise ValueError(
+                f"model_cov: shape {self.model_cov.shape}, expected {self.means.shape} + "
+                f"({self.n_bins},)"
+            )
 
     @property
     def n_shapes(self) -> int:
@@ -91,14 +106,24 @@ class ShapeSimulator:
         return (1 - t)[:, None] * self.means[i, shape] + t[:, None] * self.means[i + 1, shape]
 
     def covariance(self, theta: np.ndarray, shape: np.ndarray) -> np.ndarray:
-        """Covariance of x for N jets at masses theta (B,), shape indices (B,) -> (B, K, K)."""
+        """Covariance of x for N jets at masses theta (B,), shape indices (B,) -> (B, K, K):
+        C / N plus the model covariance V."""
         if len(self.cov_masses) == 1:
-            return self.jet_cov[0, shape] / self.n_jets
-        i, t = _interpolate(self.cov_masses, theta)
-        c = (1 - t)[:, None, None] * self.jet_cov[i, shape] + t[:, None, None] * self.jet_cov[
-            i + 1, shape
-        ]
-        return c / self.n_jets
+            c = self.jet_cov[0, shape] / self.n_jets
+        else:
+            i, t = _interpolate(self.cov_masses, theta)
+            c = (1 - t)[:, None, None] * self.jet_cov[i, shape] + t[:, None, None] * self.jet_cov[
+                i + 1, shape
+            ]
+            c = c / self.n_jets
+        if self.model_cov is not None:
+            i, t = _interpolate(self.mean_masses, theta)
+            c = (
+                c
+                + (1 - t)[:, None, None] * self.model_cov[i, shape]
+                + t[:, None, None] * self.model_cov[i + 1, shape]
+            )
+        return c
 
     def simulate(
         self, theta: np.ndarray, shape: np.ndarray, rng: np.random.Generator

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from obsforge.observables.eeec_stream import StreamMoments
-from obsforge.search.fisher import fisher_ranking, local_fit_weights, mass_shift
+from obsforge.search.fisher import fisher_ranking, local_fit_weights, mass_shift, mean_curves
 from obsforge.search.moments import (
     equal_content_bins,
     group_histograms,
@@ -112,3 +112,21 @@ def test_a_shape_without_mass_dependence_has_no_information():
     )  # fmt: skip
     # Bias-corrected: zero within its bootstrap spread (without correction it would be > 0).
     assert abs(ranking.info[0]) < 4 * ranking.bootstrap[:, 0].std()
+
+
+def test_mean_curves_follow_a_linear_mass_dependence_and_average_the_covariance():
+    """Toy jets whose mean is linear in m: the smoothed curve at any grid mass is the line
+    within its statistical error, and the covariance is the common per-jet one."""
+    rng = np.random.default_rng(5)
+    masses = np.linspace(170, 180, 21)
+    moments = [toy(m, 4000, rng) for m in masses]
+    merge = np.eye(K)[None]  # one shape, the fine bins themselves
+    grid = np.array([170.0, 172.5, 176.3, 180.0])
+    means, covariances = mean_curves(masses, moments, merge, grid, bandwidth=6.0, degree=1)
+    assert means.shape == (4, 1, K) and covariances.shape == (4, 1, K, K)
+    truth = 1.0 + SLOPE * (grid[:, None] - M0)
+    # the fitted value averages >= 5 masses of 4000 jets: its error is < sqrt(0.8 / 20000)
+    error = np.sqrt(np.diag(SIGMA) / 20_000)
+    assert np.all(np.abs(means[:, 0] - truth) < 4 * error)
+    # ratio covariance of W = 1 jets: C = Cov(h); averaged over ~10^5 jets, ~1% per element
+    np.testing.assert_allclose(covariances[:, 0], np.broadcast_to(SIGMA, (4, K, K)), atol=0.03)

@@ -107,3 +107,46 @@ def test_batch_hpd_widths_and_coverage_on_gaussian_posteriors():
     credibility = batch_hpd_credibility(log_p, theta, truth)
     assert np.mean(credibility <= 0.68) == pytest.approx(0.68, abs=0.025)
     assert np.mean(credibility <= 0.95) == pytest.approx(0.95, abs=0.012)
+
+
+def test_surrogate_covariance_adds_to_the_jets_and_does_not_shrink_with_n():
+    """x ~ N(mu, C / N + V): with the model covariance V the pseudo-experiments spread by
+    C / N + V (interpolated in m like the means), and at large N only V is left."""
+    base = _simulator(n_jets=100)
+    v = np.array([[0.002, 0.0005], [0.0005, 0.001]])
+    model_cov = np.broadcast_to(v * (1 + (base.mean_masses - 170) / 10)[:, None, None],
+                                (11, 2, 2))[:, None]  # fmt: skip
+    sim = ShapeSimulator(base.mean_masses, base.means, base.cov_masses, base.jet_cov, 100,
+                         model_cov)  # fmt: skip
+    at = np.array([172.5]), np.array([0])
+    expected = base.jet_cov[0, 0] / 100 + v * 1.25
+    np.testing.assert_allclose(sim.covariance(*at)[0], expected, rtol=1e-12)
+    x = sim.simulate(np.full(40_000, 172.5), np.zeros(40_000, int), np.random.default_rng(7))
+    # sample covariance of 40,000 draws: relative error ~ sqrt(2 / 40000) = 0.7% per variance
+    np.testing.assert_allclose(np.cov(x.T), expected, rtol=0.04, atol=2e-5)
+    huge = ShapeSimulator(base.mean_masses, base.means, base.cov_masses, base.jet_cov, 10**9,
+                          model_cov)  # fmt: skip
+    np.testing.assert_allclose(huge.covariance(*at)[0], v * 1.25, rtol=1e-6)
+    with pytest.raises(ValueError, match="model_cov"):
+        ShapeSimulator(base.mean_masses, base.means, base.cov_masses, base.jet_cov, 100, v)
+
+
+def test_surrogate_curves_carry_the_ensemble_spread_and_the_mc_error():
+    """Members that differ by known offsets: V = their covariance + the MC variance of one
+    member (the members share the proposal points, so their MC errors do not average out)."""
+    from obsforge.search.stream_data import surrogate_curves
+
+    class Ensemble:  # shape_fractions of three members on two masses, one shape, 3 fine bins
+        def shape_fractions(self, shapes, grid, edges, n_samples, seed):
+            base = np.array([0.2, 0.3, 0.1])
+            offsets = np.array([-0.01, 0.0, 0.01])[:, None] * np.array([1.0, 1.0, 0.0])
+            contents = np.stack([base + offsets] * len(grid))[:, :, None, :]
+            return contents, np.full(contents.shape, 1e-6)
+
+    merge = np.array([[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])  # 2 bins: fine bins {0, 1}, {2}
+    means, model_cov = surrogate_curves(Ensemble(), [None], np.array([172.0, 173.0]),
+                                        np.linspace(0, 1, 4), merge, 1000)  # fmt: skip
+    np.testing.assert_allclose(means[:, 0], [[0.5, 0.1]] * 2)
+    # merged offsets: bin 0 moves by 2d with d = -0.01, 0, 0.01 (variance 4e-4), bin 1 not;
+    # MC: 2e-6 and 1e-6
+    np.testing.assert_allclose(model_cov[0, 0], np.diag([4e-4 + 2e-6, 1e-6]), rtol=1e-12)

@@ -140,3 +140,51 @@ def test_density_stream_trains_on_the_sample_and_tests_on_the_moments(tiny_study
     with pytest.raises(ValueError, match="closure_masses"):
         validate_config(StreamDensityStudy, {**config, "density": {
             **config["density"], "closure_masses": [175.0]}})  # fmt: skip
+
+
+def test_scan_stream_scores_every_streamed_shape(tiny_study):
+    from obsforge.stream_scan import StreamScanStudy, run_stream_scan
+
+    config = stream_of(tiny_study).model_dump()
+    config["top_jets"]["masses"] = [170.0, 175.0, 180.0]
+    config["density"] = {
+        "model": "mlp",
+        "ensemble": 2,
+        "holdout_masses": [175.0],
+        "mlp": {"layers": 2, "hidden": 16},
+        "training": {"epochs": 1, "batch_size": 512, "samples_per_epoch": 2000},
+        "fit_samples": 20_000,
+        "closure": {"shapes": [[1.0, 1.0]], "n_bins": 4, "n_samples": 20_000},
+    }
+    config["search"] = {
+        "reference_shapes": [[1.0, 1.0], [1.0, 1.4]],
+        "n_bins": 4,
+        "mean_step": 2.5,
+        "surrogate_samples": 50_000,
+        "mean_bandwidth": 10.01,
+        "n_jets": 200,
+        "experiments": 20,
+        "coverage_experiments": 50,
+        "grid_points": 51,
+        "amortised_simulations": 2000,
+        "nre": {"simulations": 1000, "max_epochs": 3},
+    }
+    study = validate_config(StreamScanStudy, config)
+    result = run_stream_scan(study, INLINE)
+    scan = json.loads((result.path / "scan.json").read_text())
+    n_shapes = len(study.stream.shape_list())
+    assert set(scan["hpd95_width"]) == {"nre", "exact", "moments"}
+    assert all(len(w) == n_shapes for w in scan["hpd95_width"].values())
+    assert set(scan["rank_correlation"]) == {"exact_vs_nre", "exact_vs_moments", "nre_vs_moments"}
+    for boot in scan["bootstrap_best"].values():
+        assert 0 < sum(boot["fraction"]) <= 1 + 1e-9
+    assert "moments_hpd95_half_width" in scan["reference"]["(1, 1)"]
+    assert {row["m_top"] for row in scan["pythia_mass_fit"]} == {175.0}
+    data = np.load(result.upstream("search-data-stream").path / "search_data.npz")
+    # the ensemble of two gives the expectation a covariance; the PYTHIA means are fractions
+    assert data["model_cov"].shape == data["means"].shape + (4,)
+    assert np.all(np.diagonal(data["model_cov"], axis1=2, axis2=3) >= 0)
+    assert 0 < data["pythia_means"].sum(axis=2).min() and data["pythia_means"].max() < 1
+    with pytest.raises(ValueError, match="reference_shapes"):
+        validate_config(StreamScanStudy, {**config, "search": {
+            **config["search"], "reference_shapes": [[1.05, 1.05]]}})  # fmt: skip

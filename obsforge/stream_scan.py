@@ -1,0 +1,154 @@
+"""The shape scan at the reference's scale (stages ``search-data-stream`` and ``scan``).
+
+After ``density-stream`` (:mod:`obsforge.stream_density`): the tables of every streamed shape
+(the 21 x 21 grid and the fine patches) from the moments and the surrogate
+(:func:`~obsforge.search.stream_data.stream_search_data`), then the ``scan`` stage of
+:mod:`obsforge.shape_scan` on them -- amortised NRE with the surrogate (its ensemble spread in
+the simulator), the exact likelihood of the same pseudo-experiments, and the exact likelihood
+of PYTHIA's own smoothed expectation (no surrogate at all), each with the bootstrap of its best
+shape; coverage; the mass fit of all jets of each held-out mass.
+
+Reference: arXiv:2508.10988 (best shape (1.02, 1.99), m_top = 172.4 +- 0.31 GeV).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from obsforge.config import Config
+from obsforge.observables.eeec_stream import FINE_EDGES
+from obsforge.parallel import Execution
+from obsforge.rundir import StageDir, StageResult
+from obsforge.search.scan import SearchSettings, shape_position
+from obsforge.search.stream_data import stream_search_data
+from obsforge.shape_scan import scan_stage
+from obsforge.stream_density import StreamDensityStudy, run_stream_density
+from obsforge.top_stream import StreamStudy, load_moments, run_stream
+
+__all__ = ["StreamScanSettings", "StreamScanStudy", "run_stream_scan"]
+
+VERSION = 1
+
+
+class StreamScanSettings(SearchSettings):
+    """The ``search`` section of a streamed study: the shapes are the stream's (``shapes`` is
+    not read); ``surrogate_samples`` are the proposal points of the expectations."""
+
+    surrogate_samples: int = Field(5_000_000, ge=10_000, le=10**9, description="per mass")
+    mean_bandwidth: float = Field(
+        6.0, gt=0, description="GeV; half-width of the local fit of PYTHIA's mean curves"
+    )
+    mean_degree: int = Field(1, ge=1, le=4, description="degree of that local polynomial")
+
+
+class StreamScanStudy(StreamDensityStudy):
+    """A streamed sample with ``density`` and ``search`` sections."""
+
+    search: StreamScanSettings = StreamScanSettings()
+
+    @model_validator(mode="after")
+    def _search(self) -> StreamScanStudy:
+        shapes = self.stream.shape_list()
+        for n1, n2 in self.search.reference_shapes:
+            try:
+                shape_position(shapes, n1, n2)
+            except ValueError:
+                raise ValueError(
+                    f"search.reference_shapes: ({n1:g}, {n2:g}) is not a streamed shape "
+                    "(stream.shapes / stream.patches)"
+                ) from None
+        low, high = self.prior()
+        trained = self.training_masses()
+        if not min(trained) <= low < high <= max(trained):
+            raise ValueError(
+                f"search.prior = [{low}, {high}]: must be an increasing range inside the "
+                f"trained masses [{min(trained)}, {max(trained)}]"
+            )
+        if not low < self.search.true_mass < high:
+            raise ValueError(
+                f"search.true_mass = {self.search.true_mass}: must lie inside the prior "
+                f"({low}, {high})"
+            )
+        return self
+
+    def prior(self) -> tuple[float, float]:
+        if self.search.prior is not None:
+            return tuple(self.search.prior)
+        trained = self.training_masses()
+        return min(trained), max(trained)
+
+
+class _DataConfig(Config):
+    n_bins: int
+    bin_coverage: float
+    prior: tuple[float, float]
+    mean_step: float
+    surrogate_samples: int
+    mean_bandwidth: float
+    mean_degree: int
+    reference_shapes: list[tuple[float, float]]
+
+
+def run_stream_scan(study: StreamScanStudy, execution: Execution | None = None) -> StageResult:
+    """Stream, train and test the surrogate (or reuse them), build the tables, then scan."""
+    execution = execution or Execution()
+    density = run_stream_density(
+        StreamDensityStudy(**study.model_dump(exclude={"search"})), execution
+    )
+    stream = run_stream(StreamStudy(**study.model_dump(exclude={"density", "search"})), execution)
+    settings, prior = study.search, study.prior()
+    fields = set(_DataConfig.model_fields) - {"prior"}
+    config = _DataConfig(prior=prior, **settings.model_dump(include=fields))
+    stage = StageDir(
+        study.runs_dir,
+        study.name,
+        "search-data-stream",
+        config,
+        [stream.stage.hash, density.stage.hash],
+        VERSION,
+    )
+    if (data := stage.result()) is None:
+        data = _search_data(study, stage, stream, density)
+    return scan_stage(study.runs_dir, study.name, settings, prior, data, execution)
+
+
+def _search_data(
+    study: StreamScanStudy, stage: StageDir, stream: StageResult, density: StageResult
+) -> StageResult:
+    from obsforge.density.surrogate import EEECSurrogate
+
+    stage.begin(seeds={"surrogate_samples": 0})
+    settings, (low, high) = study.search, study.prior()
+    shapes = study.stream.shape_list()
+    masses, moments = load_moments(stream)
+    grid = np.linspace(low, high, int(round((high - low) / settings.mean_step)) + 1)
+    references = [shape_position(shapes, n1, n2) for n1, n2 in settings.reference_shapes]
+    arrays = stream_search_data(
+        EEECSurrogate.load(density.path / "model.pt"),
+        shapes,
+        masses,
+        moments,
+        grid,
+        study.density.holdout_masses,
+        references,
+        FINE_EDGES,
+        settings.n_bins,
+        settings.bin_coverage,
+        settings.surrogate_samples,
+        settings.mean_bandwidth,
+        settings.mean_degree,
+    )
+    stage.write("search_data.npz", lambda tmp: np.savez(tmp, **arrays))
+    spread = np.sqrt(np.diagonal(arrays["model_cov"], axis1=2, axis2=3))
+    jet = np.sqrt(np.diagonal(arrays["jet_cov"], axis1=2, axis2=3) / settings.n_jets)
+    summary = {
+        "n_shapes": len(shapes),
+        "mean_masses": len(grid),
+        "surrogate": density.stage.hash,
+        "model_over_data_sigma_median": float(np.median(spread / jet)),
+        "surrogate_minus_pythia_over_data_sigma_rms": float(
+            np.sqrt(np.mean(((arrays["means"] - arrays["pythia_means"]) / jet) ** 2))
+        ),
+    }
+    return stage.complete(["search_data.npz"], summary)
