@@ -45,6 +45,17 @@ class StageResult:
     stage: StageDir
     manifest: dict[str, Any]
 
+    @classmethod
+    def open(cls, folder: str | Path) -> StageResult:
+        """The finished stage in ``folder`` (``runs/<name>/<stage>-<hash>``), e.g. to draw its
+        figures again: ``StageResult.open(folder).plot()``."""
+        folder = Path(folder)
+        stage, _, digest = folder.name.rpartition("-")
+        manifest = read_manifest(folder / "manifest.json")
+        if not stage or manifest is None or manifest.get("hash") != digest:
+            raise FileNotFoundError(f"{folder}: not a finished stage folder (<stage>-<hash>)")
+        return cls(_FinishedStage(folder, stage, digest), manifest)
+
     @property
     def path(self) -> Path:
         return self.stage.path

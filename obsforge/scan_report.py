@@ -10,7 +10,7 @@ from obsforge.rundir import StageResult
 from obsforge.search.posterior import GridPosterior
 from obsforge.search.scan import log_posterior, shape_label
 
-__all__ = ["plot_scan", "report_lines"]
+__all__ = ["plot_scan", "replot_scan", "report_lines"]
 
 
 def plot_scan(result, stage, simulator, settings, indices, grid, x, index) -> None:
@@ -20,6 +20,18 @@ def plot_scan(result, stage, simulator, settings, indices, grid, x, index) -> No
     shapes = np.asarray(result["shapes"])
     _plot_posteriors(stage, simulator, settings, shapes, indices, grid, x, index)
     _plot_coverage(result, report / "coverage")
+
+
+def replot_scan(result: StageResult) -> list:
+    """The width maps and coverage curves of a finished ``scan`` stage, drawn again from its
+    scan.json (the posterior plot needs the estimators and stays as the run drew it)."""
+    import json
+
+    scan = json.loads((result.path / "scan.json").read_text())
+    report = result.path / "report"
+    _plot_heatmap(scan, report / "hpd_width")
+    _plot_coverage(scan, report / "coverage")
+    return sorted(report.glob("*.p[dn][gf]"))
 
 
 def _plot_heatmap(result: dict[str, Any], stem) -> None:
@@ -34,10 +46,9 @@ def _plot_heatmap(result: dict[str, Any], stem) -> None:
     methods = [m for m in ("nre", "exact", "moments") if m in result["hpd95_width"]]
     values = np.concatenate([result["hpd95_width"][m] for m in methods]) / 2
     norm = Normalize(*np.nanpercentile(values[np.isfinite(values)], [0, 98]))
-    # the main grid: the n1 and n2 that appear most often (a patch adds values seen rarely)
-    n1s, count1 = np.unique(shapes[:, 0], return_counts=True)
-    n2s, count2 = np.unique(shapes[:, 1], return_counts=True)
-    n1s, n2s = n1s[count1 >= count1.max() / 4], n2s[count2 >= count2.max() / 4]
+    # the main grid's values: the n1 of the shapes with the largest n2 (all n1 <= n2 of the
+    # grid reach it; the fine patches lie inside); both axes share them
+    n1s = n2s = np.unique(shapes[np.isclose(shapes[:, 1], shapes[:, 1].max()), 0])
     on_grid = np.isin(shapes[:, 0], n1s) & np.isin(shapes[:, 1], n2s)
     fig, axes = new_figure(ncols=len(methods), figsize=(7.5 * len(methods), 6), squeeze=False)
     for ax, method in zip(axes[0], methods, strict=True):

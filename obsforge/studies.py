@@ -86,6 +86,7 @@ STUDIES = (
         "shape_scan:run_scan",
         stage="scan",
         printer="scan_report:report_lines",
+        plotter="scan_report:replot_scan",
         fastjet=True,
     ),
     Study(
@@ -156,6 +157,7 @@ STUDIES = (
         "stream_scan:run_stream_scan",
         stage="scan",
         printer="scan_report:report_lines",
+        plotter="scan_report:replot_scan",
         ignore=("fisher",),
         fastjet=True,
     ),

@@ -40,7 +40,6 @@ __all__ = [
     "bootstrap_best",
     "experiment_widths",
     "log_posterior",
-    "median_widths",
     "rank_correlations",
     "nre_features",
     "pythia_mass_fit",
@@ -160,14 +159,6 @@ def log_posterior(estimator_path, x, shapes, index, grid, amortised) -> np.ndarr
     """log p(m | x) + const on the grid (uniform prior): the estimated log ratio."""
     estimator = load_estimator(estimator_path)
     return grid_log_ratio(estimator, nre_features(x, shapes, index, amortised), grid)
-
-
-def median_widths(log_post: np.ndarray, step: float, n_shapes: int) -> dict[float, np.ndarray]:
-    """Median HPD widths per shape of posteriors ordered shape by shape: (S * P, G) -> (S,)."""
-    return {
-        level: np.median(widths, axis=1)
-        for level, widths in experiment_widths(log_post, step, n_shapes).items()
-    }
 
 
 def experiment_widths(log_post: np.ndarray, step: float, n_shapes: int) -> dict[float, np.ndarray]:
