@@ -9,6 +9,7 @@ import pytest
 from obsforge.atomic import atomic_path, atomic_write_json
 from obsforge.config import config_hash
 from obsforge.observables.jets import JetConfig
+from obsforge.results import StageResult
 from obsforge.rundir import StageDir
 
 
@@ -87,6 +88,10 @@ def test_result_protocol_numbers_summary_save_upstream(tmp_path):
     assert "unregistered" not in {s.stage for s in STUDIES} and result.numbers == {"x": 2.5}
     assert json.loads(result.summary()[0]) == {"x": 2.5}  # no printer: the numbers as JSON
     assert result.plot() == [stage.path / "report" / "figure.png"]  # no plotter: the figures
+    opened = StageResult.open(stage.path)  # the same finished stage, found from its folder
+    assert opened.numbers == {"x": 2.5} and opened.upstream("top-jets").path == parent.path
+    with pytest.raises(FileNotFoundError, match="not a finished stage"):
+        StageResult.open(tmp_path / "run")
     found = result.upstream("top-jets")
     assert found.path == parent.path and found.numbers == {"n": 1}
     assert json.loads((found.path / "config.json").read_text())["config"]["jet_r"] == 0.8
@@ -95,10 +100,12 @@ def test_result_protocol_numbers_summary_save_upstream(tmp_path):
     saved = result.save(tmp_path / "export")
     assert (saved / "b.txt").read_text() == "b"
     assert (saved / "report" / "figure.png").exists() and (saved / "manifest.json").exists()
-    # Every model, run function, printer and plotter of the table exists; stages are distinct.
+    # Every model, run function, printer and plotter of the table exists; studies that finish
+    # with the same stage (scan-shapes and scan-stream: "scan") report it the same way.
     import importlib
 
-    assert len({s.stage for s in STUDIES}) == len(STUDIES)
+    for stage in {s.stage for s in STUDIES}:
+        assert len({(s.printer, s.plotter) for s in STUDIES if s.stage == stage}) == 1
     for study in STUDIES:
         for path in filter(None, (study.model, study.run, study.printer, study.plotter)):
             module, _, name = path.partition(":")

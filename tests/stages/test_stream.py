@@ -13,6 +13,7 @@ from obsforge.config import validate_config
 from obsforge.fisher_scan import FisherStudy, run_fisher
 from obsforge.observables.eeec_stream import FINE_EDGES
 from obsforge.parallel import Execution
+from obsforge.results import StageResult
 from obsforge.search.observable import shape_histograms
 from obsforge.top_eeec import load_triplets, run_eeec
 from obsforge.top_stream import StreamStudy, load_moments, load_sample, run_stream
@@ -180,6 +181,9 @@ def test_scan_stream_scores_every_streamed_shape(tiny_study):
         assert 0 < sum(boot["fraction"]) <= 1 + 1e-9
     assert "moments_hpd95_half_width" in scan["reference"]["(1, 1)"]
     assert {row["m_top"] for row in scan["pythia_mass_fit"]} == {175.0}
+    assert any("no surrogate" in line for line in result.summary())
+    figures = StageResult.open(result.path).plot()  # drawn again from scan.json
+    assert result.path / "report" / "hpd_width.png" in figures
     data = np.load(result.upstream("search-data-stream").path / "search_data.npz")
     # the ensemble of two gives the expectation a covariance; the PYTHIA means are fractions
     assert data["model_cov"].shape == data["means"].shape + (4,)
