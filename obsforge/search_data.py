@@ -39,28 +39,13 @@ class ScanStudy(DensityStudy):
 
     @model_validator(mode="after")
     def _prior(self) -> ScanStudy:
-        trained = self.training_masses()
-        low, high = self.prior()
-        if not min(trained) <= low < high <= max(trained):
-            raise ValueError(
-                f"search.prior = [{low}, {high}]: must be an increasing range inside the "
-                f"trained masses [{min(trained)}, {max(trained)}] (the surrogate does not "
-                "extrapolate)"
-            )
-        if not low < self.search.true_mass < high:
-            raise ValueError(
-                f"search.true_mass = {self.search.true_mass}: must lie inside the prior "
-                f"({low}, {high})"
-            )
+        self.prior()
         for n1, n2 in self.search.reference_shapes:
             TriangleShape(n1=n1, n2=n2, delta=self.search.shapes.delta)
         return self
 
     def prior(self) -> tuple[float, float]:
-        if self.search.prior is not None:
-            return tuple(self.search.prior)
-        trained = self.training_masses()
-        return min(trained), max(trained)
+        return self.search.prior_range(self.training_masses())
 
 
 # -- search-data ---------------------------------------------------------------------------------

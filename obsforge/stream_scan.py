@@ -58,25 +58,11 @@ class StreamScanStudy(StreamDensityStudy):
                     f"search.reference_shapes: ({n1:g}, {n2:g}) is not a streamed shape "
                     "(stream.shapes / stream.patches)"
                 ) from None
-        low, high = self.prior()
-        trained = self.training_masses()
-        if not min(trained) <= low < high <= max(trained):
-            raise ValueError(
-                f"search.prior = [{low}, {high}]: must be an increasing range inside the "
-                f"trained masses [{min(trained)}, {max(trained)}]"
-            )
-        if not low < self.search.true_mass < high:
-            raise ValueError(
-                f"search.true_mass = {self.search.true_mass}: must lie inside the prior "
-                f"({low}, {high})"
-            )
+        self.prior()
         return self
 
     def prior(self) -> tuple[float, float]:
-        if self.search.prior is not None:
-            return tuple(self.search.prior)
-        trained = self.training_masses()
-        return min(trained), max(trained)
+        return self.search.prior_range(self.training_masses())
 
 
 class _DataConfig(Config):

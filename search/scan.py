@@ -86,6 +86,22 @@ class SearchSettings(Config):
     nre: NREConfig = NREConfig()
     seed: int = 0
 
+    def prior_range(self, trained: list[float]) -> tuple[float, float]:
+        """The uniform prior of m_top: ``prior``, or the range of the ``trained`` masses; it
+        must lie inside that range (a surrogate does not extrapolate) and hold ``true_mass``."""
+        low, high = tuple(self.prior) if self.prior is not None else (min(trained), max(trained))
+        if not min(trained) <= low < high <= max(trained):
+            raise ValueError(
+                f"search.prior = [{low}, {high}]: must be an increasing range inside the "
+                f"trained masses [{min(trained)}, {max(trained)}] (the surrogate does not "
+                "extrapolate)"
+            )
+        if not low < self.true_mass < high:
+            raise ValueError(
+                f"search.true_mass = {self.true_mass}: must lie inside the prior ({low}, {high})"
+            )
+        return low, high
+
     def all_shapes(self) -> list[TriangleShape]:
         """The grid shapes followed by the reference shapes that are not on the grid."""
         shapes = self.shapes.shapes()
