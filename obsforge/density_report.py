@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from obsforge.density.closure import mass_fit_pulls
+from obsforge.density.closure import closure_cells, mass_fit_pulls
 
 __all__ = ["plot_closure", "report_density", "report_stream_density"]
 
@@ -96,6 +96,19 @@ def report_stream_density(result) -> list[str]:
             -2,
             f"  {role}: {c['cells']} cells, {c['bins']} bins, pulls mean {c['pull_mean']:+.3f} "
             f"width {c['pull_width']:.3f}, chi2/ndf = {c['chi2']:.1f}/{c['ndf']}",
+        )
+    for role, c in closure_cells(result.numbers["closure"]).items():
+        lines.insert(
+            -2,
+            f"  {role}: {c['above']} of {c['cells']} cells above chi2/ndf {c['threshold']:g} "
+            f"(a perfect surrogate: {c['expected']:.1f} expected, 95% in {c['range'][0]}-"
+            f"{c['range'][1]}, none with probability {c['all_below']:.1g}); total p = "
+            f"{c['p_total']:.2g}; cell p-values against uniform: KS p = {c['ks_p']:.2g}"
+            + (
+                f"; excess chi2 per 1000 jets {c['excess']:.2f} +- {c['excess_error']:.2f}"
+                if "excess" in c
+                else ""
+            ),
         )
     fits = result.numbers.get("mass_fit", [])
     for f in fits:

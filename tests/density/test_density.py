@@ -17,6 +17,7 @@ from obsforge.density import (
     importance_subsample,
     jet_split,
 )
+from obsforge.density.closure import closure_cells
 from obsforge.density.coordinates import (
     from_flow_coordinates,
     log_jacobian,
@@ -389,3 +390,24 @@ def test_mass_fit_finds_the_mass_of_data_made_by_the_model_itself():
     assert 0 < fit["sigma"] < 0.3 and not fit["at_edge"]  # sigma: a fraction of the grid
     assert abs(fit["m_hat"] - truth) < 0.1 * fit["sigma"]  # same random numbers: no noise
     assert fit["chi2_min"] < 0.1 and fit["ndf"] == 5
+
+
+def test_closure_cells_of_a_perfect_surrogate_look_like_chi2_draws():
+    """Sets of 30 cells whose chi2 are chi2(ndf) draws (a surrogate equal to the truth): the
+    count above chi2/ndf = 1.3 falls in its 95% range in at least 95% of the sets (up to 3 sigma
+    of 200 sets), with uniform p-values. The same cells with chi2 scaled by 1.5 (a model error
+    of 0.7 times the statistical one) fail both."""
+    rng = np.random.default_rng(7)
+    inside, uniform, worse = [], [], []
+    for _ in range(200):
+        ndf = rng.choice([10, 11], size=30)
+        rows = [{"role": "held out", "chi2": float(rng.chisquare(n)), "ndf": int(n)} for n in ndf]
+        r = closure_cells(rows)["held out"]
+        inside.append(r["range"][0] <= r["above"] <= r["range"][1])
+        uniform.append(r["ks_p"] > 0.05)
+        w = closure_cells([{**row, "chi2": 1.5 * row["chi2"]} for row in rows])["held out"]
+        worse.append(w["range"][0] <= w["above"] <= w["range"][1])
+        assert abs(r["expected"] - 0.22 * 30) < 0.2  # sum of chi2 tails at 1.3 ndf
+    assert np.mean(inside) > 0.95 - 3 * np.sqrt(0.95 * 0.05 / 200)
+    assert np.mean(uniform) > 0.95 - 3 * np.sqrt(0.95 * 0.05 / 200)
+    assert np.mean(worse) < 0.5
