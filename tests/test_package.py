@@ -24,6 +24,7 @@ DOCTESTED = [
     "obsforge.search.fisher",
     "obsforge.search.moments",
     "obsforge.search.posterior",
+    "obsforge.search.ranking",
     "obsforge.search.scan",
     "obsforge.pdffit.drell_yan",
     "obsforge.pdffit.dy_data",
