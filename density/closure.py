@@ -29,7 +29,6 @@ __all__ = [
     "binned_closure",
     "compare_histograms",
     "closure_at_mass",
-    "closure_cells",
     "closure_edges",
     "closure_table",
     "mass_fit",
@@ -251,61 +250,6 @@ def pull_summary(closure: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "chi2": float(sum(c["chi2"] for c in rows)),
             "ndf": int(sum(c["ndf"] for c in rows)),
         }
-    return out
-
-
-def closure_cells(closure: list[dict[str, Any]], threshold: float = 1.3) -> dict[str, Any]:
-    """How the closure cells of each role compare with what a perfect surrogate gives.
-
-    For a surrogate equal to the truth each cell's chi2 follows chi2(ndf) (the bins' errors
-    are nearly uncorrelated: tr(R^2) / ndf = 1.002 for the streamed sample's 12 bins). The
-    cell count above ``threshold`` in chi2/ndf is then Poisson-binomial with
-    p_c = P(chi2(ndf_c) > threshold ndf_c): its mean ``expected``, 95% range ``range`` and the
-    probability ``all_below`` that no cell exceeds it. ``above`` is the count seen, ``p_total``
-    the p-value of the summed chi2 and ``ks_p`` that of a Kolmogorov-Smirnov test of the cells'
-    p-values against the uniform distribution of a perfect surrogate. Where the rows carry
-    ``n_jets``, ``excess`` = mean over cells of 1000 (chi2 - ndf) / n_jets with its error
-    ``excess_error`` (chi2 - ndf has variance 2 ndf for a perfect surrogate): a model error the
-    same at every mass adds chi2 in proportion to the number of data jets, so the excess per
-    jet compares roles whose cells hold different numbers of jets.
-
-    With ndf = 11 a perfect surrogate exceeds chi2/ndf = 1.3 in one cell of five:
-
-    >>> rows = [{"role": "held out", "chi2": 11.0, "ndf": 11}] * 30
-    >>> r = closure_cells(rows)["held out"]
-    >>> round(r["expected"], 1), r["range"], f"{r['all_below']:.1e}", r["above"]
-    (6.5, [2, 11], '6.5e-04', 0)
-    """
-    from scipy import stats
-
-    out = {}
-    for role in sorted({c["role"] for c in closure}):
-        chi2 = np.array([c["chi2"] for c in closure if c["role"] == role])
-        ndf = np.array([c["ndf"] for c in closure if c["role"] == role])
-        p_above = stats.chi2.sf(threshold * ndf, ndf)
-        count = np.array([1.0])  # Poisson-binomial distribution of the count, cell by cell
-        for p in p_above:
-            count = np.append(count * (1 - p), 0) + np.append(0, count * p)
-        cumulative = np.cumsum(count)
-        out[role] = {
-            "cells": len(chi2),
-            "threshold": threshold,
-            "above": int((chi2 > threshold * ndf).sum()),
-            "expected": float(p_above.sum()),
-            "range": [
-                int(np.searchsorted(cumulative, 0.025)),
-                int(np.searchsorted(cumulative, 0.975)),
-            ],
-            "all_below": float(count[0]),
-            "p_total": float(stats.chi2.sf(chi2.sum(), ndf.sum())),
-            "ks_p": float(stats.kstest(stats.chi2.sf(chi2, ndf), "uniform").pvalue),
-        }
-        n_jets = np.array([c.get("n_jets", 0) for c in closure if c["role"] == role])
-        if (n_jets > 0).all():
-            out[role]["excess"] = float(np.mean(1000 * (chi2 - ndf) / n_jets))
-            out[role]["excess_error"] = float(
-                1000 * np.sqrt(np.sum(2 * ndf / n_jets**2)) / len(ndf)
-            )
     return out
 
 

@@ -227,10 +227,21 @@ def load_config(
 
 def config_hash(config: BaseModel | Mapping[str, Any], *upstream: str, length: int = 12) -> str:
     """Stable short hash of a config (canonical JSON) and the hashes of the stages it reads.
+    A field declared with ``json_schema_extra={"added": True}`` (a setting added after runs
+    exist, whose default reproduces them) enters the hash only when it differs from its
+    default, so those runs keep their folders.
 
     >>> config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
     True
     """
     data = config.model_dump(mode="json") if isinstance(config, BaseModel) else dict(config)
+    for name, field in type(config).model_fields.items() if isinstance(config, BaseModel) else ():
+        extra = field.json_schema_extra
+        if (
+            isinstance(extra, dict)
+            and extra.get("added")
+            and getattr(config, name) == field.default
+        ):
+            data.pop(name)
     text = json.dumps({"config": data, "upstream": list(upstream)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:length]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
-from obsforge.density.closure import closure_cells, mass_fit_pulls
+from obsforge.density.calibration import calibrated_closure, closure_cells
+from obsforge.density.closure import mass_fit_pulls
 
 __all__ = ["plot_closure", "report_density", "report_stream_density"]
 
@@ -109,6 +111,17 @@ def report_stream_density(result) -> list[str]:
                 if "excess" in c
                 else ""
             ),
+        )
+    rows = json.loads((result.path / "closure.json").read_text())  # with each cell's bins
+    if {"trained", "held out"} <= {row["role"] for row in rows}:
+        c = calibrated_closure(rows)
+        lines.insert(
+            -2,
+            f"  relative model-error floor from the trained masses' test jets: "
+            f"{100 * c['floor']:.2f}% ({100 * c['low']:.2f}-{100 * c['high']:.2f}%); with it the "
+            f"held-out cells give chi2/ndf = {c['chi2']:.1f}/{c['ndf']} (p = {c['p']:.2g}), pulls "
+            f"mean {c['pull_mean']:+.3f} width {c['pull_width']:.3f}; alone they ask for "
+            f"{100 * c['test_floor']['floor']:.2f}%",
         )
     fits = result.numbers.get("mass_fit", [])
     for f in fits:

@@ -13,10 +13,14 @@ Reference: arXiv:2508.10988 (best shape (1.02, 1.99), m_top = 172.4 +- 0.31 GeV)
 
 from __future__ import annotations
 
+import json
+from typing import Literal
+
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from obsforge.config import Config
+from obsforge.density.calibration import model_error_floor
 from obsforge.observables.eeec_stream import FINE_EDGES
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
@@ -40,6 +44,19 @@ class StreamScanSettings(SearchSettings):
         6.0, gt=0, description="GeV; half-width of the local fit of PYTHIA's mean curves"
     )
     mean_degree: int = Field(1, ge=1, le=4, description="degree of that local polynomial")
+    model_floor: float | Literal["auto"] = Field(
+        0.0,
+        description="relative model error added to the surrogate's covariance (>= 0); 'auto': "
+        "the floor fitted on the trained masses' test jets (density.calibration)",
+        json_schema_extra={"added": True},
+    )
+
+    @field_validator("model_floor")
+    @classmethod
+    def _floor(cls, value: float | str) -> float | str:
+        if value != "auto" and not (np.isfinite(value) and 0 <= value < 1):
+            raise ValueError("must be 'auto' or a fraction in [0, 1)")
+        return value
 
 
 class StreamScanStudy(StreamDensityStudy):
@@ -74,6 +91,7 @@ class _DataConfig(Config):
     mean_bandwidth: float
     mean_degree: int
     reference_shapes: list[tuple[float, float]]
+    model_floor: float = Field(0.0, json_schema_extra={"added": True})
 
 
 def run_stream_scan(study: StreamScanStudy, execution: Execution | None = None) -> StageResult:
@@ -84,8 +102,13 @@ def run_stream_scan(study: StreamScanStudy, execution: Execution | None = None) 
     )
     stream = run_stream(StreamStudy(**study.model_dump(exclude={"density", "search"})), execution)
     settings, prior = study.search, study.prior()
-    fields = set(_DataConfig.model_fields) - {"prior"}
-    config = _DataConfig(prior=prior, **settings.model_dump(include=fields))
+    fields = set(_DataConfig.model_fields) - {"prior", "model_floor"}
+    floor = settings.model_floor
+    if floor == "auto":
+        floor = model_error_floor([r for r in _closure_rows(density) if r["role"] == "trained"])[
+            "floor"
+        ]
+    config = _DataConfig(prior=prior, model_floor=floor, **settings.model_dump(include=fields))
     stage = StageDir(
         study.runs_dir,
         study.name,
@@ -95,12 +118,20 @@ def run_stream_scan(study: StreamScanStudy, execution: Execution | None = None) 
         VERSION,
     )
     if (data := stage.result()) is None:
-        data = _search_data(study, stage, stream, density)
+        data = _search_data(study, stage, stream, density, config.model_floor)
     return scan_stage(study.runs_dir, study.name, settings, prior, data, execution)
 
 
+def _closure_rows(density: StageResult) -> list[dict]:
+    return json.loads((density.path / "closure.json").read_text())
+
+
 def _search_data(
-    study: StreamScanStudy, stage: StageDir, stream: StageResult, density: StageResult
+    study: StreamScanStudy,
+    stage: StageDir,
+    stream: StageResult,
+    density: StageResult,
+    floor: float,
 ) -> StageResult:
     from obsforge.density.surrogate import EEECSurrogate
 
@@ -124,6 +155,7 @@ def _search_data(
         settings.surrogate_samples,
         settings.mean_bandwidth,
         settings.mean_degree,
+        floor,
     )
     stage.write("search_data.npz", lambda tmp: np.savez(tmp, **arrays))
     spread = np.sqrt(np.diagonal(arrays["model_cov"], axis1=2, axis2=3))
@@ -132,6 +164,7 @@ def _search_data(
         "n_shapes": len(shapes),
         "mean_masses": len(grid),
         "surrogate": density.stage.hash,
+        "model_floor": floor,
         "model_over_data_sigma_median": float(np.median(spread / jet)),
         "surrogate_minus_pythia_over_data_sigma_rms": float(
             np.sqrt(np.mean(((arrays["means"] - arrays["pythia_means"]) / jet) ** 2))

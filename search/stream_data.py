@@ -40,11 +40,14 @@ def surrogate_curves(
     merge: np.ndarray,
     n_samples: int,
     seed: int = 0,
+    floor: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The surrogate's expectation of the binned observable (merge P (S, n, K) of the fine bins
     ``fine_edges``) at the masses ``grid`` (G,), and its covariance: means (G, S, n) and
     V (G, S, n, n) = the covariance of the ensemble's members (zero for one model) plus the
-    Monte Carlo variance of one member (diagonal; the members share their proposal points)."""
+    Monte Carlo variance of one member (diagonal; the members share their proposal points)
+    plus (floor mu)^2 on the diagonal, the relative model error of
+    :func:`~obsforge.density.calibration.model_error_floor` (0: none)."""
     fractions, variances = surrogate.shape_fractions(shapes, grid, fine_edges, n_samples, seed)
     contents = np.einsum("snk,gisk->gisn", merge, fractions)  # (G, M, S, n)
     # the members share the proposal points, so their MC errors are nearly the same: the error
@@ -55,7 +58,7 @@ def surrogate_curves(
     if contents.shape[1] > 1:
         r = contents - means[:, None]
         model_cov += np.einsum("gisn,gism->gsnm", r, r) / (contents.shape[1] - 1)
-    model_cov += np.einsum("gsn,nm->gsnm", mc, np.eye(means.shape[-1]))
+    model_cov += np.einsum("gsn,nm->gsnm", mc + (floor * means) ** 2, np.eye(means.shape[-1]))
     return means, model_cov
 
 
@@ -73,17 +76,22 @@ def stream_search_data(
     n_samples: int = 5_000_000,
     bandwidth: float = 6.0,
     degree: int = 1,
+    floor: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """The arrays of a scan (see :func:`~obsforge.search.scan.scan_simulator`) from the moments
     of ``masses`` (M,) and the surrogate: shapes (S, 3), merge (S, n, K), mean_masses = grid,
     means and model_cov (surrogate), cov_masses = grid and jet_cov (PYTHIA, smoothed),
     pythia_means (PYTHIA, smoothed), fit_masses / fit_means / fit_counts (all jets of each
     mass in ``fit_masses``, for the mass fit) and reference (indices of the reference shapes).
+    ``floor``: the surrogate's relative model error, added to model_cov (see
+    :func:`surrogate_curves`).
     """
     masses = np.asarray(masses, dtype=np.float64)
     pooled = sum(m.sum_h.sum(axis=0) for m in moments)
     merge = equal_content_bins(pooled, n_bins, coverage)
-    means, model_cov = surrogate_curves(surrogate, shapes, grid, fine_edges, merge, n_samples)
+    means, model_cov = surrogate_curves(
+        surrogate, shapes, grid, fine_edges, merge, n_samples, floor=floor
+    )
     pythia_means, jet_cov = mean_curves(masses, moments, merge, grid, bandwidth, degree)
     rows = [int(np.flatnonzero(np.isclose(masses, m))[0]) for m in fit_masses]
     fit_means = merge_bins(merge, np.stack([ratio_means(moments[i]) for i in rows]))[0]

@@ -20,6 +20,7 @@ DOCTESTED = [
     "obsforge.observables.binning",
     "obsforge.events.ww_beams",
     "obsforge.density.data",
+    "obsforge.density.calibration",
     "obsforge.density.closure",
     "obsforge.search.fisher",
     "obsforge.search.moments",

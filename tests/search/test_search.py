@@ -150,3 +150,8 @@ def test_surrogate_curves_carry_the_ensemble_spread_and_the_mc_error():
     # merged offsets: bin 0 moves by 2d with d = -0.01, 0, 0.01 (variance 4e-4), bin 1 not;
     # MC: 2e-6 and 1e-6
     np.testing.assert_allclose(model_cov[0, 0], np.diag([4e-4 + 2e-6, 1e-6]), rtol=1e-12)
+    # a relative model error of 10% adds (0.1 mu)^2 = 2.5e-3 and 1e-4 to the diagonal
+    _, floored = surrogate_curves(Ensemble(), [None], np.array([172.0, 173.0]),
+                                  np.linspace(0, 1, 4), merge, 1000, floor=0.1)  # fmt: skip
+    for difference in (floored - model_cov).reshape(-1, 2, 2):
+        np.testing.assert_allclose(difference, np.diag([2.5e-3, 1e-4]), atol=1e-15)

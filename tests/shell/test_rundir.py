@@ -40,6 +40,23 @@ def test_hash_depends_on_config_upstream_and_version(tmp_path):
     assert config_hash({"a": 1.0}) != config_hash({"a": 1.0000001})
 
 
+def test_a_setting_added_at_its_old_behaviour_keeps_the_old_hash():
+    """A field marked ``added`` is left out of the hash at its default (runs made before it
+    existed keep their folders) and enters it at any other value."""
+    from pydantic import Field
+
+    from obsforge.config import Config
+
+    class Old(Config):
+        a: float = 1.0
+
+    class New(Old):
+        b: float = Field(0.0, json_schema_extra={"added": True})
+
+    assert config_hash(New()) == config_hash(Old())
+    assert config_hash(New(b=0.1)) != config_hash(Old())
+
+
 def test_corrupted_output_is_detected_and_removed(tmp_path, caplog):
     stage = StageDir(tmp_path, "r", "eeec", JetConfig())
     stage.begin(seeds={"chunk": 1})
