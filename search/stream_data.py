@@ -29,7 +29,7 @@ from obsforge.observables.shapes import TriangleShape
 from obsforge.search.fisher import mean_curves
 from obsforge.search.moments import equal_content_bins, merge_bins, ratio_means
 
-__all__ = ["stream_search_data", "surrogate_curves"]
+__all__ = ["floor_covariance", "stream_search_data", "surrogate_curves"]
 
 
 def surrogate_curves(
@@ -58,8 +58,18 @@ def surrogate_curves(
     if contents.shape[1] > 1:
         r = contents - means[:, None]
         model_cov += np.einsum("gisn,gism->gsnm", r, r) / (contents.shape[1] - 1)
-    model_cov += np.einsum("gsn,nm->gsnm", mc + (floor * means) ** 2, np.eye(means.shape[-1]))
-    return means, model_cov
+    model_cov += np.einsum("gsn,nm->gsnm", mc, np.eye(means.shape[-1]))
+    return means, model_cov + floor_covariance(means, floor)
+
+
+def floor_covariance(means: np.ndarray, floor: float) -> np.ndarray:
+    """The covariance (..., n, n) of a relative model error ``floor`` of the expectations
+    means (..., n): diag((floor mu)^2), independent from bin to bin.
+
+    >>> floor_covariance(np.array([0.5, 0.1]), 0.1).round(6).tolist()
+    [[0.0025, 0.0], [0.0, 0.0001]]
+    """
+    return np.einsum("...n,nm->...nm", (floor * means) ** 2, np.eye(means.shape[-1]))
 
 
 def stream_search_data(

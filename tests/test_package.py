@@ -26,6 +26,7 @@ DOCTESTED = [
     "obsforge.search.moments",
     "obsforge.search.posterior",
     "obsforge.search.ranking",
+    "obsforge.search.stream_data",
     "obsforge.search.scan",
     "obsforge.pdffit.drell_yan",
     "obsforge.pdffit.dy_data",
