@@ -23,6 +23,7 @@ DOCTESTED = [
     "obsforge.density.calibration",
     "obsforge.density.closure",
     "obsforge.search.fisher",
+    "obsforge.search.mass_calibration",
     "obsforge.search.moments",
     "obsforge.search.posterior",
     "obsforge.search.ranking",
