@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from obsforge.atomic import atomic_write_json
-from obsforge.config import load_config
+from obsforge.config_files import load_config
 from obsforge.cp_observable import (
     CPStudy,
     expected_sm_events,

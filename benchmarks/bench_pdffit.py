@@ -58,7 +58,7 @@ def dask_seconds_per_epoch(datasets, tables, replicas: int, epochs: int, workers
 
 def drell_yan(replicas: int, epochs: int) -> dict:
     """Seconds per epoch, DIS alone vs DIS + Drell-Yan (pdffit-dy), and the Drell-Yan forms."""
-    from obsforge.config import load_config
+    from obsforge.config_files import load_config
     from obsforge.pdffit.data import DATASETS as DIS
     from obsforge.pdffit.runcard import PDFRunCard, load_data
 

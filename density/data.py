@@ -196,7 +196,7 @@ def stream_training_arrays(
 ) -> dict[str, np.ndarray]:
     """The energy-weighted training arrays (``weighted_*``, as in :func:`training_arrays`) from
     the importance-subsampled triplets of a streamed sample (zeta1, zeta2, zeta3, weight = w / p,
-    m_top, jet_id of :func:`~obsforge.top_stream.load_sample`).
+    m_top, jet_id of :func:`~obsforge.stream_files.load_sample`).
 
     Only the train and validation jets of the ``train_masses`` enter (:func:`jet_split`); the
     test jets and every other mass are left for the closure, which reads the streamed moments of

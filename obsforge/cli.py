@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 
 from obsforge import __version__
-from obsforge.config import load_config
+from obsforge.config_files import load_config
 from obsforge.scripting import add_study_options, report_errors
 from obsforge.scripting import execution as study_execution
 from obsforge.studies import STUDIES, Study, load

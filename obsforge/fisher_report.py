@@ -85,7 +85,7 @@ def replot_fisher(result: Any) -> list[Path]:
     """The figures of a finished ``fisher`` stage, drawn again from its upstream moments."""
     from obsforge.fisher_scan import FisherSettings
     from obsforge.search.fisher import fisher_ranking
-    from obsforge.top_stream import load_moments
+    from obsforge.stream_files import load_moments
 
     settings = FisherSettings(**json.loads((result.path / "config.json").read_text())["config"])
     stream = result.upstream("eeec-stream")

@@ -22,7 +22,8 @@ from obsforge.fisher_report import plot_fisher
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 from obsforge.search.fisher import FisherRanking, fisher_ranking, mass_shift
-from obsforge.top_stream import StreamStudy, load_moments, run_stream
+from obsforge.stream_files import load_moments
+from obsforge.top_stream import StreamStudy, run_stream
 
 __all__ = ["FisherSettings", "FisherStudy", "run_fisher"]
 

@@ -16,11 +16,8 @@ corrupted or half-finished file is reported, deleted and regenerated -- never si
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.metadata
 import json
 import logging
-import platform
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,37 +26,12 @@ from pydantic import BaseModel
 
 from obsforge.atomic import atomic_write_json, atomic_write_text, atomic_write_with, sha256_file
 from obsforge.config import config_hash
+from obsforge.provenance import provenance
 from obsforge.results import StageResult, read_manifest
 
-__all__ = ["StageDir", "StageResult", "package_versions"]
+__all__ = ["StageDir", "StageResult"]
 
 log = logging.getLogger(__name__)
-
-TRACKED_PACKAGES = (
-    "obsforge",
-    "numpy",
-    "scipy",
-    "awkward",
-    "fastjet",
-    "pythia8mc",
-    "pyarrow",
-    "dask",
-    "distributed",
-    "pydantic",
-    "torch",
-    "matplotlib",
-)
-
-
-def package_versions(packages: Sequence[str] = TRACKED_PACKAGES) -> dict[str, str]:
-    """Installed versions of the packages that determine a stage's result."""
-    versions = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 class StageDir:
@@ -99,14 +71,7 @@ class StageDir:
                 "hash": self.hash,
             },
         )
-        provenance = {
-            "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "host": platform.node(),
-            "command": sys.argv,
-            "versions": package_versions(),
-            "seeds": dict(seeds or {}),
-        }
-        atomic_write_json(self.path / "provenance.json", provenance)
+        atomic_write_json(self.path / "provenance.json", provenance(seeds))
 
     def output_path(self, name: str) -> Path:
         return self.path / name

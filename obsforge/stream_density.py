@@ -28,7 +28,8 @@ from obsforge.observables.eeec_stream import FINE_EDGES
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 from obsforge.search.moments import group_histograms
-from obsforge.top_stream import StreamStudy, load_moments, load_sample, run_stream
+from obsforge.stream_files import load_moments, load_sample
+from obsforge.top_stream import StreamStudy, run_stream
 
 __all__ = ["StreamDensitySettings", "StreamDensityStudy", "run_stream_density"]
 

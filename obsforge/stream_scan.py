@@ -28,7 +28,8 @@ from obsforge.search.scan import SearchSettings, shape_position
 from obsforge.search.stream_data import stream_search_data
 from obsforge.shape_scan import scan_stage
 from obsforge.stream_density import StreamDensityStudy, run_stream_density
-from obsforge.top_stream import StreamStudy, load_moments, run_stream
+from obsforge.stream_files import load_moments
+from obsforge.top_stream import StreamStudy, run_stream
 
 __all__ = ["StreamScanSettings", "StreamScanStudy", "run_stream_scan"]
 

@@ -15,15 +15,15 @@ size of "all triplets" is ever held or written. Per chunk it writes
 CPU times per chunk go to ``timing-<chunk>.json`` and, summed, to ``timing.json``: outside the
 manifest, so that a run, and a resumed run, are reproducible bit for bit.
 
-Chunks are checksummed and reused as in every stage; :func:`load_moments` and
-:func:`load_sample` read one mass, a mass range or all of them.
+Chunks are checksummed and reused as in every stage;
+:func:`~obsforge.stream_files.load_moments` and :func:`~obsforge.stream_files.load_sample` read
+one mass, a mass range or all of them.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import awkward as ak
@@ -39,7 +39,6 @@ from obsforge.observables.eeec_stream import (
     FINE_EDGES,
     ChunkStream,
     ShapeSet,
-    StreamMoments,
     triplet_weights,
 )
 from obsforge.observables.jets import JetConfig, top_jet_subjets
@@ -47,8 +46,9 @@ from obsforge.observables.longest_side import ZETA3_EDGES
 from obsforge.parallel import Execution
 from obsforge.rundir import StageDir, StageResult
 from obsforge.search.observable import StreamSettings
+from obsforge.stream_files import chunk_stem
 
-__all__ = ["StreamSettings", "StreamStudy", "load_moments", "load_sample", "run_stream"]
+__all__ = ["StreamSettings", "StreamStudy", "run_stream"]
 
 STREAM_VERSION = 1
 
@@ -64,10 +64,6 @@ class StreamStudy(Config):
     pythia: Annotated[list[str], AfterValidator(check_settings)] = Field(
         [], description="extra PYTHIA settings (a tune, a hadronisation parameter)"
     )
-
-
-def _stem(m_top: float, chunk: int) -> str:
-    return f"m{m_top:.3f}-c{chunk:04d}"
 
 
 def _stream_chunk(
@@ -106,7 +102,7 @@ def _stream_chunk(
         start = time.process_time()
         clock["kernel"] += start - now
         n_jets, n_batches = n_jets + len(table), n_batches + 1
-    stem = _stem(m_top, chunk)
+    stem = chunk_stem(m_top, chunk)
     sample, jets = stream.sample(), stream.jets()
     sample["m_top"] = np.full(len(sample["jet_id"]), m_top, dtype=np.float32)
     jets["m_top"] = np.full(n_jets, m_top)
@@ -133,7 +129,7 @@ def _stream_chunk(
 
 
 def _outputs(m_top: float, chunk: int) -> list[str]:
-    stem = _stem(m_top, chunk)
+    stem = chunk_stem(m_top, chunk)
     return [
         f"sample-{stem}.parquet",
         f"jets-{stem}.parquet",
@@ -149,7 +145,7 @@ def run_stream(study: StreamStudy, execution: Execution | None = None) -> StageR
     if (done := stage.result()) is not None:
         return done
     plan = chunk_plan(study.top_jets)
-    stage.begin(seeds={_stem(t["m_top"], t["chunk"]): t["seed"] for t in plan})
+    stage.begin(seeds={chunk_stem(t["m_top"], t["chunk"]): t["seed"] for t in plan})
     max_jets = study.jets.n_jets * study.top_jets.chunk_size
     tasks = [
         {
@@ -165,7 +161,7 @@ def run_stream(study: StreamStudy, execution: Execution | None = None) -> StageR
     names = [_outputs(t["m_top"], t["chunk"]) for t in plan]
     chunks = stage.run_chunks(_stream_chunk, tasks, names, execution, "events -> jets -> EEEC")
     outputs = [name for t in plan for name in _outputs(t["m_top"], t["chunk"])]
-    timings = [stage.path / f"timing-{_stem(t['m_top'], t['chunk'])}.json" for t in plan]
+    timings = [stage.path / f"timing-{chunk_stem(t['m_top'], t['chunk'])}.json" for t in plan]
     cpu = [json.loads(p.read_text()) for p in timings if p.exists()]
     atomic_write_json(
         stage.path / "timing.json",
@@ -201,35 +197,3 @@ def _summary(study: StreamStudy, chunks: list[dict[str, Any]]) -> dict[str, Any]
         "zeta3_hist": per_mass("zeta3_hist", histogram),
         "zeta3_sumw2": per_mass("zeta3_sumw2", histogram),
     }
-
-
-# -- reading a finished stage ----------------------------------------------------------------------
-def _files(result: StageResult, kind: str, masses: tuple[float, float] | None) -> dict[float, list]:
-    """The ``kind`` files of a finished stage by mass, for masses in [low, high] (all: None)."""
-    by_mass: dict[float, list[Path]] = {}
-    for name in sorted(result.manifest["outputs"]):
-        if not name.startswith(f"{kind}-m"):
-            continue
-        m_top = float(name[len(kind) + 2 :].split("-c")[0])
-        if masses is None or masses[0] - 1e-9 <= m_top <= masses[1] + 1e-9:
-            by_mass.setdefault(m_top, []).append(result.path / name)
-    return dict(sorted(by_mass.items()))
-
-
-def load_moments(
-    result: StageResult, masses: tuple[float, float] | None = None
-) -> tuple[np.ndarray, list[StreamMoments]]:
-    """The shape moments of every mass in [low, high] (all: None), chunks of a mass summed:
-    (masses (M,), [StreamMoments per mass])."""
-    files = _files(result, "moments", masses)
-    return np.array(list(files)), [StreamMoments.load(paths) for paths in files.values()]
-
-
-def load_sample(
-    result: StageResult, masses: tuple[float, float] | None = None
-) -> dict[str, np.ndarray]:
-    """The training subsample of the masses in [low, high] (all: None) as flat arrays:
-    zeta1, zeta2, zeta3, weight (float32, weight = w / p), m_top (float32), jet_id (int64)."""
-    paths = [p for group in _files(result, "sample", masses).values() for p in group]
-    merged = ak.concatenate([ak.from_parquet(p) for p in paths])
-    return {name: ak.to_numpy(merged[name]) for name in merged.fields}

@@ -39,7 +39,7 @@ from obsforge.search.mass_calibration import apply_calibration, linear_calibrati
 from obsforge.search.moments import merge_bins, ratio_means
 from obsforge.search.scan import pythia_mass_fit
 from obsforge.search.stream_data import floor_covariance
-from obsforge.top_stream import load_moments
+from obsforge.stream_files import load_moments
 
 
 def fits(arrays: dict[str, np.ndarray], floor: float, grid: np.ndarray, pythia: bool) -> list:

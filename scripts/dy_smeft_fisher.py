@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from obsforge.config import load_config
+from obsforge.config_files import load_config
 from obsforge.pdffit.data import DATASETS
 from obsforge.pdffit.fit import frozen_pdf_terms, prepare_fit_data
 from obsforge.pdffit.model import flavour_to_evolution

@@ -10,7 +10,7 @@ significance against the classifier it was distilled from.
 
 from __future__ import annotations
 
-from obsforge.config import load_config
+from obsforge.config_files import load_config
 from obsforge.cp_observable import CPStudy, run_cp_observable
 from obsforge.scripting import execution, report_errors, script_arguments
 

@@ -9,7 +9,7 @@ scripts/build_fk_tables.py (they ship in pdffit/fktables/).
 
 from __future__ import annotations
 
-from obsforge.config import load_config
+from obsforge.config_files import load_config
 from obsforge.pdf_fit import PDFRunCard, run_pdffit
 from obsforge.scripting import execution, report_errors, script_arguments
 

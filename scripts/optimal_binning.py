@@ -9,7 +9,7 @@ binning keeps with its largest number of cells.
 
 from __future__ import annotations
 
-from obsforge.config import load_config
+from obsforge.config_files import load_config
 from obsforge.scripting import execution, report_errors, script_arguments
 from obsforge.ww_binning import WWStudy, run_ww_fisher
 

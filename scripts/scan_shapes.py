@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from obsforge.config import load_config
+from obsforge.config_files import load_config
 from obsforge.scripting import execution, report_errors, script_arguments
 from obsforge.shape_scan import ScanStudy, run_scan
 

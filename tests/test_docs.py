@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from obsforge.cli import main
-from obsforge.config import BUILTIN_CONFIGS
+from obsforge.config_files import BUILTIN_CONFIGS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ["events", "observables", "density", "search", "symbolic", "pdffit"]
 DOCTESTED = [
     "obsforge.config",
+    "obsforge.config_files",
+    "obsforge.stream_files",
     "obsforge.observables.eeec",
     "obsforge.observables.shapes",
     "obsforge.observables.binning",

@@ -66,7 +66,7 @@ def test_bad_density_configs_are_refused(density, message):
 
 
 def test_builtin_density_config_is_valid():
-    from obsforge.config import load_config
+    from obsforge.config_files import load_config
 
     study = load_config(DensityStudy, "density")
     assert study.training_masses() == [170.0, 172.5, 177.5, 180.0]

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from obsforge.cli import main
-from obsforge.config import ConfigError, apply_overrides, load_config, validate_config
+from obsforge.config import ConfigError, validate_config
+from obsforge.config_files import apply_overrides, load_config
 from obsforge.top_eeec import TopEEECStudy
 
 GOOD = {"top_jets": {"masses": [172.5], "events_per_mass": 10}}

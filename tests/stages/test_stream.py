@@ -15,8 +15,9 @@ from obsforge.observables.eeec_stream import FINE_EDGES
 from obsforge.parallel import Execution
 from obsforge.results import StageResult
 from obsforge.search.observable import shape_histograms
+from obsforge.stream_files import load_moments, load_sample
 from obsforge.top_eeec import load_triplets, run_eeec
-from obsforge.top_stream import StreamStudy, load_moments, load_sample, run_stream
+from obsforge.top_stream import StreamStudy, run_stream
 
 INLINE = Execution(workers=0)
 pytestmark = pytest.mark.integration
