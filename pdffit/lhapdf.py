@@ -211,13 +211,15 @@ class LHAPDFGrid:
     0.0123...
     """
 
+    _MEMO = 4  # (x, Q) points whose flavours are kept: a PDF product asks for x1 and x2 in turn
+
     def __init__(self, subgrids: list[Subgrid], pids) -> None:
         self.subgrids, self.pids = subgrids, [int(p) for p in pids]
-        self._log = []
+        self._knots, self._memo = [], {}
         for block in subgrids:
             log_x, log_q2 = np.log(block.x), np.log(block.q**2)
-            slopes = _slopes(block.xf.transpose(1, 0, 2), log_x).transpose(1, 0, 2)
-            self._log.append((log_x, log_q2, slopes))
+            values = block.xf.transpose(1, 2, 0)  # (n_x, n_q, flavours)
+            self._knots.append((log_x, log_q2, values, _slopes(values, log_x)))
 
     @classmethod
     def read(cls, path: str | Path) -> LHAPDFGrid:
@@ -265,11 +267,21 @@ class LHAPDFGrid:
             pid = 21
         if pid not in self.pids:
             return np.zeros_like(x)
-        starts = [block.q[0] for block in self.subgrids]
-        b = max(int(np.searchsorted(starts, q, side="right")) - 1, 0)
-        log_x, log_q2, slopes = self._log[b]
-        p = self.pids.index(pid)
-        return interpolate_knots(self.subgrids[b].xf[p], slopes[p], log_x, log_q2, x, q)
+        return self._flavours(x, float(q))[:, self.pids.index(pid)].copy()
+
+    def _flavours(self, x: np.ndarray, q: float) -> np.ndarray:
+        """All flavours (len(x), len(pids)) in one interpolation (it is linear in the knot
+        values, so each column equals the flavour's own), kept for the last few (x, Q): the
+        weights depend on (x, Q) only, and a parton luminosity asks for every flavour there."""
+        key = (q, x.tobytes())
+        if key not in self._memo:
+            starts = [block.q[0] for block in self.subgrids]
+            b = max(int(np.searchsorted(starts, q, side="right")) - 1, 0)
+            log_x, log_q2, values, slopes = self._knots[b]
+            if len(self._memo) >= self._MEMO:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = interpolate_knots(values, slopes, log_x, log_q2, x, q)
+        return self._memo[key]
 
     def xf(self, pid: int, x: float, q2: float) -> float:
         """x f(x, Q^2) at one point (the interface of :class:`PythiaPDF`)."""

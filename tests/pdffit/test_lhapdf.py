@@ -64,6 +64,26 @@ def test_log_bicubic_is_exact_for_linear_functions():
         grid.xfxq(21, np.array([0.95]), 5.0)
 
 
+def test_flavours_interpolated_together_equal_each_flavour_alone():
+    """The reader interpolates all flavours at once and keeps the last few (x, Q): every
+    flavour equals a grid of that flavour alone, bit for bit, in any order of calls, and a
+    caller who edits the returned array does not change the next answer."""
+    x, q = X, np.geomspace(1.65, 1e3, 12)
+    xf = _toy(q, True)[0, :3]
+    pids = PIDS[:3]
+    together = LHAPDFGrid([Subgrid(x, q, xf)], pids)
+    alone = [LHAPDFGrid([Subgrid(x, q, xf[i : i + 1])], [pid]) for i, pid in enumerate(pids)]
+    points = [np.geomspace(2e-6, 0.7, 9), np.geomspace(1e-3, 0.2, 5)]
+    for scale in (1.65, 91.2, 91.2, 7.0):
+        for i in (2, 0, 1, 0):
+            for xs in points:
+                expected = alone[i].xfxq(pids[i], xs, scale)
+                first = together.xfxq(pids[i], xs, scale)
+                np.testing.assert_array_equal(first, expected)
+                first[:] = 7.0
+                np.testing.assert_array_equal(together.xfxq(pids[i], xs, scale), expected)
+
+
 def test_reference_read_exactly_and_its_sum_rules():
     """NNPDF3.1 NLO through our reader: equal to PYTHIA's reader where the PDF is positive
     (to its interpolation, 3e-3), negative values kept, and momentum 1.0004 at Q0 over the
