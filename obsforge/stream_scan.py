@@ -34,6 +34,7 @@ from obsforge.top_stream import StreamStudy, run_stream
 __all__ = ["StreamScanSettings", "StreamScanStudy", "run_stream_scan"]
 
 VERSION = 1
+MASSES_PER_CHUNK = 6  # of the surrogate's mass grid: one resumable task each
 
 
 class StreamScanSettings(SearchSettings):
@@ -119,7 +120,7 @@ def run_stream_scan(study: StreamScanStudy, execution: Execution | None = None) 
         VERSION,
     )
     if (data := stage.result()) is None:
-        data = _search_data(study, stage, stream, density, config.model_floor)
+        data = _search_data(study, stage, stream, density, config.model_floor, execution)
     return scan_stage(study.runs_dir, study.name, settings, prior, data, execution)
 
 
@@ -133,27 +134,36 @@ def _search_data(
     stream: StageResult,
     density: StageResult,
     floor: float,
+    execution: Execution,
 ) -> StageResult:
-    from obsforge.density.surrogate import EEECSurrogate
-
     stage.begin(seeds={"surrogate_samples": 0})
     settings, (low, high) = study.search, study.prior()
     shapes = study.stream.shape_list()
     masses, moments = load_moments(stream)
     grid = np.linspace(low, high, int(round((high - low) / settings.mean_step)) + 1)
     references = [shape_position(shapes, n1, n2) for n1, n2 in settings.reference_shapes]
+    # the surrogate's fractions in chunks of the mass grid (same proposal, same numbers as
+    # one call), each kept on disk: a rerun computes only the chunks it lacks
+    parts = np.array_split(grid, -(-len(grid) // MASSES_PER_CHUNK))
+    tasks = [
+        {"model": str(density.path / "model.pt"), "shapes": shapes, "masses": part,
+         "n_samples": settings.surrogate_samples, "chunk": c}
+        for c, part in enumerate(parts)
+    ]  # fmt: skip
+    names = [[f"fractions-{c:03d}.npz", f"fractions-{c:03d}.json"] for c in range(len(parts))]
+    stage.run_chunks(_fractions_chunk, tasks, names, execution, "surrogate fractions")
+    loaded = [np.load(stage.output_path(npz)) for npz, _ in names]
+    fractions = tuple(np.concatenate([c[k] for c in loaded]) for k in ("fractions", "variances"))
     arrays = stream_search_data(
-        EEECSurrogate.load(density.path / "model.pt"),
+        fractions,
         shapes,
         masses,
         moments,
         grid,
         study.density.holdout_masses,
         references,
-        FINE_EDGES,
         settings.n_bins,
         settings.bin_coverage,
-        settings.surrogate_samples,
         settings.mean_bandwidth,
         settings.mean_degree,
         floor,
@@ -171,4 +181,19 @@ def _search_data(
             np.sqrt(np.mean(((arrays["means"] - arrays["pythia_means"]) / jet) ** 2))
         ),
     }
-    return stage.complete(["search_data.npz"], summary)
+    return stage.complete(["search_data.npz", *(name for pair in names for name in pair)], summary)
+
+
+def _fractions_chunk(
+    stage: StageDir, model: str, shapes: list, masses: np.ndarray, n_samples: int, chunk: int
+) -> dict:
+    """The surrogate's fine-bin fractions and variances at the masses of one chunk."""
+    from obsforge.density.surrogate import EEECSurrogate
+
+    surrogate = EEECSurrogate.load(model)
+    fractions, variances = surrogate.shape_fractions(shapes, masses, FINE_EDGES, n_samples, 0)
+    stem = f"fractions-{chunk:03d}"
+    stage.write(f"{stem}.npz", lambda tmp: np.savez(tmp, fractions=fractions, variances=variances))
+    summary = {"chunk": chunk, "masses": np.asarray(masses).tolist()}
+    stage.write(f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(summary)))
+    return summary

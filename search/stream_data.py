@@ -7,10 +7,12 @@ scan at the reference's scale (101 masses x 10,000 jets) needs no per-jet histog
 - the observable of a shape is the fraction of the total EEEC weight in each of ``n_bins``
   zeta1 bins of about equal content of the pooled sample (merged fine bins; the observable of
   the Fisher ranking, :func:`~obsforge.search.fisher.fisher_ranking`);
-- its **surrogate** expectation mu_s(m) comes from
+- its **surrogate** expectation mu_s(m) comes from the fine-bin fractions of
   :meth:`~obsforge.density.surrogate.EEECSurrogate.shape_fractions` on the grid (one proposal
-  for all masses, so mu is smooth in m), with the covariance V_s(m) of that expectation: the
-  spread of an ensemble's members plus the Monte Carlo error of the expectation;
+  for all masses, so mu is smooth in m; a grid evaluated in parts with the same seed gives the
+  same numbers, so a long table can be built in resumable chunks), with the covariance V_s(m)
+  of that expectation: the spread of an ensemble's members plus the Monte Carlo error of the
+  expectation;
 - its **PYTHIA** expectation and the per-jet covariance C_s(m) come from the moments, smoothed
   in m by the local fit of :func:`~obsforge.search.fisher.mean_curves`: a simulator without a
   surrogate, whose exact likelihood is the yardstick of the surrogate-based one;
@@ -33,22 +35,16 @@ __all__ = ["floor_covariance", "stream_search_data", "surrogate_curves"]
 
 
 def surrogate_curves(
-    surrogate,
-    shapes: list[TriangleShape],
-    grid: np.ndarray,
-    fine_edges: np.ndarray,
-    merge: np.ndarray,
-    n_samples: int,
-    seed: int = 0,
-    floor: float = 0.0,
+    fractions: np.ndarray, variances: np.ndarray, merge: np.ndarray, floor: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The surrogate's expectation of the binned observable (merge P (S, n, K) of the fine bins
-    ``fine_edges``) at the masses ``grid`` (G,), and its covariance: means (G, S, n) and
-    V (G, S, n, n) = the covariance of the ensemble's members (zero for one model) plus the
-    Monte Carlo variance of one member (diagonal; the members share their proposal points)
-    plus (floor mu)^2 on the diagonal, the relative model error of
-    :func:`~obsforge.density.calibration.model_error_floor` (0: none)."""
-    fractions, variances = surrogate.shape_fractions(shapes, grid, fine_edges, n_samples, seed)
+    """The surrogate's expectation of the binned observable (merge P (S, n, K)) from the
+    fine-bin ``fractions`` and their MC ``variances`` (G, M, S, K) of
+    :meth:`~obsforge.density.surrogate.EEECSurrogate.shape_fractions` on G masses and M
+    members, and its covariance: means (G, S, n) and V (G, S, n, n) = the covariance of the
+    ensemble's members (zero for one model) plus the Monte Carlo variance of one member
+    (diagonal; the members share their proposal points) plus (floor mu)^2 on the diagonal,
+    the relative model error of :func:`~obsforge.density.calibration.model_error_floor`
+    (0: none)."""
     contents = np.einsum("snk,gisk->gisn", merge, fractions)  # (G, M, S, n)
     # the members share the proposal points, so their MC errors are nearly the same: the error
     # of their mean is that of one member (not 1 / M of it), and the spread holds none of it
@@ -73,35 +69,32 @@ def floor_covariance(means: np.ndarray, floor: float) -> np.ndarray:
 
 
 def stream_search_data(
-    surrogate,
+    fractions: tuple[np.ndarray, np.ndarray],
     shapes: list[TriangleShape],
     masses: np.ndarray,
     moments: list[StreamMoments],
     grid: np.ndarray,
     fit_masses: list[float],
     references: list[int],
-    fine_edges: np.ndarray,
     n_bins: int = 12,
     coverage: float = 0.98,
-    n_samples: int = 5_000_000,
     bandwidth: float = 6.0,
     degree: int = 1,
     floor: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """The arrays of a scan (see :func:`~obsforge.search.scan.scan_simulator`) from the moments
-    of ``masses`` (M,) and the surrogate: shapes (S, 3), merge (S, n, K), mean_masses = grid,
-    means and model_cov (surrogate), cov_masses = grid and jet_cov (PYTHIA, smoothed),
-    pythia_means (PYTHIA, smoothed), fit_masses / fit_means / fit_counts (all jets of each
-    mass in ``fit_masses``, for the mass fit) and reference (indices of the reference shapes).
-    ``floor``: the surrogate's relative model error, added to model_cov (see
-    :func:`surrogate_curves`).
+    of ``masses`` (M,) and the surrogate's fine-bin ``fractions`` = (fractions, variances),
+    each (G, members, S, K), at the masses ``grid`` (G,) (:func:`surrogate_curves`): shapes
+    (S, 3), merge (S, n, K), mean_masses = grid, means and model_cov (surrogate), cov_masses =
+    grid and jet_cov (PYTHIA, smoothed), pythia_means (PYTHIA, smoothed), fit_masses /
+    fit_means / fit_counts (all jets of each mass in ``fit_masses``, for the mass fit) and
+    reference (indices of the reference shapes). ``floor``: the surrogate's relative model
+    error, added to model_cov.
     """
     masses = np.asarray(masses, dtype=np.float64)
     pooled = sum(m.sum_h.sum(axis=0) for m in moments)
     merge = equal_content_bins(pooled, n_bins, coverage)
-    means, model_cov = surrogate_curves(
-        surrogate, shapes, grid, fine_edges, merge, n_samples, floor=floor
-    )
+    means, model_cov = surrogate_curves(*fractions, merge, floor=floor)
     pythia_means, jet_cov = mean_curves(masses, moments, merge, grid, bandwidth, degree)
     rows = [int(np.flatnonzero(np.isclose(masses, m))[0]) for m in fit_masses]
     fit_means = merge_bins(merge, np.stack([ratio_means(moments[i]) for i in rows]))[0]

@@ -136,23 +136,19 @@ def test_surrogate_curves_carry_the_ensemble_spread_and_the_mc_error():
     member (the members share the proposal points, so their MC errors do not average out)."""
     from obsforge.search.stream_data import surrogate_curves
 
-    class Ensemble:  # shape_fractions of three members on two masses, one shape, 3 fine bins
-        def shape_fractions(self, shapes, grid, edges, n_samples, seed):
-            base = np.array([0.2, 0.3, 0.1])
-            offsets = np.array([-0.01, 0.0, 0.01])[:, None] * np.array([1.0, 1.0, 0.0])
-            contents = np.stack([base + offsets] * len(grid))[:, :, None, :]
-            return contents, np.full(contents.shape, 1e-6)
-
+    # fine-bin fractions of three members on two masses, one shape, 3 fine bins
+    base = np.array([0.2, 0.3, 0.1])
+    offsets = np.array([-0.01, 0.0, 0.01])[:, None] * np.array([1.0, 1.0, 0.0])
+    fractions = np.stack([base + offsets] * 2)[:, :, None, :]
+    variances = np.full(fractions.shape, 1e-6)
     merge = np.array([[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])  # 2 bins: fine bins {0, 1}, {2}
-    means, model_cov = surrogate_curves(Ensemble(), [None], np.array([172.0, 173.0]),
-                                        np.linspace(0, 1, 4), merge, 1000)  # fmt: skip
+    means, model_cov = surrogate_curves(fractions, variances, merge)
     np.testing.assert_allclose(means[:, 0], [[0.5, 0.1]] * 2)
     # merged offsets: bin 0 moves by 2d with d = -0.01, 0, 0.01 (variance 4e-4), bin 1 not;
     # MC: 2e-6 and 1e-6
     np.testing.assert_allclose(model_cov[0, 0], np.diag([4e-4 + 2e-6, 1e-6]), rtol=1e-12)
     # a relative model error of 10% adds (0.1 mu)^2 = 2.5e-3 and 1e-4 to the diagonal
-    _, floored = surrogate_curves(Ensemble(), [None], np.array([172.0, 173.0]),
-                                  np.linspace(0, 1, 4), merge, 1000, floor=0.1)  # fmt: skip
+    _, floored = surrogate_curves(fractions, variances, merge, floor=0.1)
     for difference in (floored - model_cov).reshape(-1, 2, 2):
         np.testing.assert_allclose(difference, np.diag([2.5e-3, 1e-4]), atol=1e-15)
 

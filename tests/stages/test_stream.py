@@ -144,8 +144,11 @@ def test_density_stream_trains_on_the_sample_and_tests_on_the_moments(tiny_study
             **config["density"], "closure_masses": [175.0]}})  # fmt: skip
 
 
-def test_scan_stream_scores_every_streamed_shape(tiny_study):
+def test_scan_stream_scores_every_streamed_shape(tiny_study, monkeypatch):
+    import obsforge.stream_scan
     from obsforge.stream_scan import StreamScanStudy, run_stream_scan
+
+    monkeypatch.setattr(obsforge.stream_scan, "MASSES_PER_CHUNK", 2)  # 5 masses: 3 chunks
 
     config = stream_of(tiny_study).model_dump()
     config["top_jets"]["masses"] = [170.0, 175.0, 180.0]
@@ -190,6 +193,20 @@ def test_scan_stream_scores_every_streamed_shape(tiny_study):
     assert data["model_cov"].shape == data["means"].shape + (4,)
     assert np.all(np.diagonal(data["model_cov"], axis1=2, axis2=3) >= 0)
     assert 0 < data["pythia_means"].sum(axis=2).min() and data["pythia_means"].max() < 1
+    # the surrogate's table, built in chunks of the mass grid, is that of one call
+    from obsforge.density.surrogate import EEECSurrogate
+    from obsforge.observables.eeec_stream import FINE_EDGES
+    from obsforge.search.stream_data import surrogate_curves
+
+    tables = result.upstream("search-data-stream")
+    assert len(list(tables.path.glob("fractions-*.npz"))) == 3
+    surrogate = EEECSurrogate.load(tables.upstream("density-stream").path / "model.pt")
+    whole = surrogate.shape_fractions(
+        study.stream.shape_list(), data["mean_masses"], FINE_EDGES, 50_000, 0
+    )
+    means, _ = surrogate_curves(*whole, data["merge"])
+    padded = data["merge"].sum(axis=2) == 0  # padded bins are set to 0 in the table
+    np.testing.assert_array_equal(data["means"], np.where(padded, 0.0, means))
     with pytest.raises(ValueError, match="reference_shapes"):
         validate_config(StreamScanStudy, {**config, "search": {
             **config["search"], "reference_shapes": [[1.05, 1.05]]}})  # fmt: skip
