@@ -52,7 +52,9 @@ def fits(arrays: dict[str, np.ndarray], floor: float, grid: np.ndarray, pythia: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scan", type=Path, help="a finished scan-<hash> folder of scan-stream")
+    parser.add_argument(
+        "scan", type=Path, help="a finished scan-<hash> (or its search-data-stream-<hash>) folder"
+    )
     parser.add_argument("--floor", type=float, help="relative model error (default: fitted)")
     parser.add_argument("--grid-points", type=int, default=401, help="m_top grid of the fits")
     parser.add_argument(
@@ -60,7 +62,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     try:
-        data = StageResult.open(args.scan).upstream("search-data-stream")
+        data = StageResult.open(args.scan)
+        if data.stage.stage != "search-data-stream":
+            data = data.upstream("search-data-stream")
         rows = json.loads((data.upstream("density-stream").path / "closure.json").read_text())
     except (OSError, json.JSONDecodeError) as exc:
         sys.exit(f"calibrated_mass_fits: {exc}")
