@@ -99,7 +99,8 @@ def report_stream_density(result) -> list[str]:
             f"  {role}: {c['cells']} cells, {c['bins']} bins, pulls mean {c['pull_mean']:+.3f} "
             f"width {c['pull_width']:.3f}, chi2/ndf = {c['chi2']:.1f}/{c['ndf']}",
         )
-    for role, c in closure_cells(result.numbers["closure"]).items():
+    rows = json.loads((result.path / "closure.json").read_text())  # with each cell's bins, jets
+    for role, c in closure_cells(rows).items():
         lines.insert(
             -2,
             f"  {role}: {c['above']} of {c['cells']} cells above chi2/ndf {c['threshold']:g} "
@@ -112,7 +113,6 @@ def report_stream_density(result) -> list[str]:
                 else ""
             ),
         )
-    rows = json.loads((result.path / "closure.json").read_text())  # with each cell's bins
     if {"trained", "held out"} <= {row["role"] for row in rows}:
         c = calibrated_closure(rows)
         lines.insert(

@@ -136,6 +136,8 @@ def test_density_stream_trains_on_the_sample_and_tests_on_the_moments(tiny_study
     assert held["cells"] == 2 and held["ndf"] == closure[2]["ndf"] + closure[3]["ndf"]
     assert (result.path / "report" / "closure_m175.png").exists()
     assert any("pulls mean" in line for line in result.summary())
+    # the per-jet excess of each role, from the closure rows' jet counts
+    assert sum("excess chi2 per 1000 jets" in line for line in result.summary()) == 2
     assert [f["m_top"] for f in s["mass_fit"]] == [175.0, 175.0]
     assert all(f["sigma"] > 0 for f in s["mass_fit"])
     assert s["mass_fit_pulls"]["fits"] + s["mass_fit_pulls"]["failed"] == 2
