@@ -152,7 +152,7 @@ def _search_data(
     ]  # fmt: skip
     names = [[f"fractions-{c:03d}.npz", f"fractions-{c:03d}.json"] for c in range(len(parts))]
     stage.run_chunks(_fractions_chunk, tasks, names, execution, "surrogate fractions")
-    loaded = [np.load(stage.output_path(npz)) for npz, _ in names]
+    loaded = [dict(np.load(stage.output_path(npz))) for npz, _ in names]  # read, then closed
     fractions = tuple(np.concatenate([c[k] for c in loaded]) for k in ("fractions", "variances"))
     arrays = stream_search_data(
         fractions,
